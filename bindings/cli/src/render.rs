@@ -1,0 +1,220 @@
+//! Human-readable output: plain aligned tables.
+
+use tollgate::{Bounds, Decimal, Estimate, RateSheet};
+
+/// A table: header plus rows, columns padded to their widest cell.
+/// Columns listed in `right` are right-aligned (numbers).
+fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut out = String::from(" ");
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = w.saturating_sub(cell.chars().count());
+            out.push(' ');
+            if right.contains(&i) {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            }
+            out.push(' ');
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn num(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// `5` when exact, `5 – 9` for a range.
+fn bounds(b: Bounds) -> String {
+    if b.low == b.high {
+        num(b.low)
+    } else {
+        format!("{} – {}", num(b.low), num(b.high))
+    }
+}
+
+pub fn estimate(e: &Estimate) -> String {
+    let rows: Vec<Vec<String>> = e
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.item.map_or_else(|| "tool".to_string(), |i| i.to_string()),
+                l.model.to_string(),
+                serde_json::to_value(l.component)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                format!("{} × {}", bounds(l.quantity), l.unit),
+                bounds(l.rate),
+                num(l.low),
+                num(l.high),
+            ]
+        })
+        .collect();
+    let mut out = format!("Estimate (rates {})\n\n", e.rates_version);
+    out.push_str(&table(
+        &[
+            "item",
+            "model",
+            "component",
+            "quantity",
+            "rate",
+            "low",
+            "high",
+        ],
+        &rows,
+        &[4, 5, 6],
+    ));
+    out.push('\n');
+    out.push_str(&format!("  total    {} credits\n", bounds(e.total)));
+    out.push_str(&format!("  charged  {} credits\n", bounds(e.charged)));
+    out
+}
+
+pub fn rates(s: &RateSheet) -> String {
+    let mut out = format!(
+        "Rates {} (charged amounts: {} decimals, rounding {})\n",
+        s.rates_version, s.precision, s.rounding
+    );
+    if !s.text.is_empty() {
+        let mut rows = Vec::new();
+        for m in &s.text {
+            let per = if m.partial_batch == "round_up" {
+                format!("{} tokens, whole batches", m.batch)
+            } else {
+                format!("{} tokens", m.batch)
+            };
+            rows.push(vec![
+                m.model.clone(),
+                m.label.clone(),
+                per,
+                num(m.input),
+                num(m.output),
+                num(m.cached_input),
+                num(m.cache_write),
+            ]);
+            for t in &m.tiers {
+                rows.push(vec![
+                    String::new(),
+                    format!("  prompts over {} tokens", num(t.above)),
+                    String::new(),
+                    num(t.input),
+                    num(t.output),
+                    num(t.cached_input),
+                    num(t.cache_write),
+                ]);
+            }
+        }
+        out.push_str("\nText — credits per batch of tokens\n\n");
+        out.push_str(&table(
+            &[
+                "model",
+                "label",
+                "batch",
+                "input",
+                "output",
+                "cached input",
+                "cache write",
+            ],
+            &rows,
+            &[3, 4, 5, 6],
+        ));
+    }
+    if !s.image.is_empty() {
+        let rows: Vec<Vec<String>> = s
+            .image
+            .iter()
+            .map(|r| {
+                vec![
+                    r.model.clone(),
+                    r.label.clone(),
+                    r.quality.clone(),
+                    r.size.clone(),
+                    num(r.per_asset),
+                    if r.default {
+                        "default".into()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        out.push_str("\nImage — credits per image\n\n");
+        out.push_str(&table(
+            &["model", "label", "quality", "size", "credits", ""],
+            &rows,
+            &[4],
+        ));
+    }
+    if !s.video.is_empty() {
+        let rows: Vec<Vec<String>> = s
+            .video
+            .iter()
+            .map(|r| {
+                vec![
+                    r.model.clone(),
+                    r.label.clone(),
+                    r.resolution.clone(),
+                    num(r.per_second),
+                    r.audio_per_second.map_or_else(|| "—".into(), num),
+                    num(r.min_seconds),
+                    r.increment_seconds.map_or_else(|| "—".into(), num),
+                    if r.default {
+                        "default".into()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        out.push_str("\nVideo — credits per second\n\n");
+        out.push_str(&table(
+            &[
+                "model",
+                "label",
+                "resolution",
+                "per second",
+                "audio / s",
+                "min s",
+                "step s",
+                "",
+            ],
+            &rows,
+            &[3, 4, 5, 6],
+        ));
+    }
+    if !s.tools.is_empty() {
+        let rows: Vec<Vec<String>> = s
+            .tools
+            .iter()
+            .map(|t| vec![t.tool.clone(), t.label.clone(), num(t.per_run)])
+            .collect();
+        out.push_str("\nTools — credits per standard run\n\n");
+        out.push_str(&table(&["tool", "label", "credits"], &rows, &[2]));
+    }
+    out
+}

@@ -1,0 +1,494 @@
+//! One error type per operation: loading sources, reading a request,
+//! estimating a run. Variants carry structured data; `Display` gives the
+//! one-line message and `help()` the longer advice.
+
+use crate::source::Location;
+use rust_decimal::Decimal;
+use std::fmt;
+
+/// Loading rate or policy sources failed. Holds every problem found, in
+/// source order; nothing of a failed load is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadError {
+    problems: Vec<LoadProblem>,
+}
+
+impl LoadError {
+    pub(crate) fn new(problems: Vec<LoadProblem>) -> Self {
+        LoadError { problems }
+    }
+
+    /// Every problem found, in source order (file name, then position).
+    pub fn problems(&self) -> &[LoadProblem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// One problem of a load: what is wrong and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadProblem {
+    kind: LoadProblemKind,
+    location: Option<Location>,
+}
+
+impl LoadProblem {
+    pub(crate) fn new(kind: LoadProblemKind, location: Option<Location>) -> Self {
+        LoadProblem { kind, location }
+    }
+
+    /// What is wrong.
+    pub fn kind(&self) -> &LoadProblemKind {
+        &self.kind
+    }
+
+    /// Where, when the problem sits in a source.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+
+    /// A stable machine-readable code, such as `negative_rate`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// Advice on how to fix it.
+    pub fn help(&self) -> String {
+        self.kind.help()
+    }
+}
+
+impl fmt::Display for LoadProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.location {
+            write!(f, "{at}: ")?;
+        }
+        write!(f, "{}", self.kind)
+    }
+}
+
+/// What is wrong with a source.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadProblemKind {
+    /// A file or folder could not be read.
+    #[error("cannot read `{path}`: {reason}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// A folder holds no `*.toml` file.
+    #[error("no `*.toml` files in `{path}`")]
+    EmptyFolder {
+        /// The folder.
+        path: String,
+    },
+    /// Not valid TOML, or a key or value the format does not allow
+    /// (unknown keys, wrong types, duplicate keys, missing fields).
+    #[error("{message}")]
+    Syntax {
+        /// The parser's message.
+        message: String,
+    },
+    /// A value that should be a decimal number is not one.
+    #[error("`{value}` is not a decimal number")]
+    NotANumber {
+        /// The value as written.
+        value: String,
+    },
+    /// A number outside the 28-digit decimal range.
+    #[error("`{value}` is out of range")]
+    OutOfRange {
+        /// The value as written.
+        value: String,
+    },
+    /// A float with more digits than a float keeps.
+    #[error("float `{literal}` is not exact")]
+    InexactFloat {
+        /// The literal as written.
+        literal: String,
+    },
+    /// A rate below zero.
+    #[error("`{field}` is negative (`{value}`)")]
+    Negative {
+        /// The key.
+        field: String,
+        /// The value.
+        value: Decimal,
+    },
+    /// A count or size that must be above zero is zero or less.
+    #[error("`{field}` must be greater than zero (got `{value}`)")]
+    NotPositive {
+        /// The key.
+        field: String,
+        /// The value.
+        value: Decimal,
+    },
+    /// A whole number was expected.
+    #[error("`{field}` must be a whole number (got `{value}`)")]
+    NotWhole {
+        /// The key.
+        field: String,
+        /// The value.
+        value: Decimal,
+    },
+    /// A tier whose `above` is not above the tier before it.
+    #[error("tier `above = {above}` is not above the previous tier's `above = {previous}`")]
+    TiersNotIncreasing {
+        /// This tier's threshold.
+        above: Decimal,
+        /// The previous tier's threshold.
+        previous: Decimal,
+    },
+    /// A tier that would make more tokens cost less.
+    #[error("tier above {above} lowers `{field}` from `{from}` to `{to}`")]
+    TierLowersRate {
+        /// The tier's threshold.
+        above: Decimal,
+        /// The component.
+        field: String,
+        /// The rate below this tier.
+        from: Decimal,
+        /// This tier's rate.
+        to: Decimal,
+    },
+    /// A name defined twice.
+    #[error("{what} `{name}` is defined twice (first at {first})")]
+    Duplicate {
+        /// What kind of thing: `text model`, `tool`, ...
+        what: &'static str,
+        /// Its name.
+        name: String,
+        /// The first definition.
+        first: Location,
+    },
+    /// No source holds the `[card]` table.
+    #[error("no rate file holds the `[card]` table")]
+    MissingCard,
+    /// More than one `[card]`.
+    #[error("a second `[card]` table (first at {first})")]
+    DuplicateCard {
+        /// The first one.
+        first: Location,
+    },
+    /// `[card] precision` out of range.
+    #[error("`precision` must be between 0 and 28 (got `{value}`)")]
+    BadPrecision {
+        /// The value.
+        value: i64,
+    },
+    /// A default that names nothing defined.
+    #[error("{what} `{value}` is not defined (defined: {})", list(.known))]
+    UnknownDefault {
+        /// `default_quality`, `default_size`, ...
+        what: &'static str,
+        /// The name.
+        value: String,
+        /// What exists.
+        known: Vec<String>,
+    },
+    /// A default image size missing at one of the model's qualities.
+    #[error("default_size `{size}` is not priced at quality `{quality}` (priced: {})", list(.known))]
+    DefaultSizeNotPriced {
+        /// The default size.
+        size: String,
+        /// The quality that lacks it.
+        quality: String,
+        /// The sizes that quality prices.
+        known: Vec<String>,
+    },
+    /// A table that must not be empty is.
+    #[error("`{what}` is empty")]
+    Empty {
+        /// Which table.
+        what: &'static str,
+    },
+    /// A name that is empty or has characters names may not hold.
+    #[error("{what} name `{name}` is not allowed")]
+    BadName {
+        /// What kind of thing.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+}
+
+impl LoadProblemKind {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadProblemKind::Io { .. } => "io",
+            LoadProblemKind::EmptyFolder { .. } => "empty_folder",
+            LoadProblemKind::Syntax { .. } => "syntax",
+            LoadProblemKind::NotANumber { .. } => "not_a_number",
+            LoadProblemKind::OutOfRange { .. } => "out_of_range",
+            LoadProblemKind::InexactFloat { .. } => "inexact_float",
+            LoadProblemKind::Negative { .. } => "negative",
+            LoadProblemKind::NotPositive { .. } => "not_positive",
+            LoadProblemKind::NotWhole { .. } => "not_whole",
+            LoadProblemKind::TiersNotIncreasing { .. } => "tiers_not_increasing",
+            LoadProblemKind::TierLowersRate { .. } => "tier_lowers_rate",
+            LoadProblemKind::Duplicate { .. } => "duplicate",
+            LoadProblemKind::MissingCard => "missing_card",
+            LoadProblemKind::DuplicateCard { .. } => "duplicate_card",
+            LoadProblemKind::BadPrecision { .. } => "bad_precision",
+            LoadProblemKind::UnknownDefault { .. } => "unknown_default",
+            LoadProblemKind::DefaultSizeNotPriced { .. } => "default_size_not_priced",
+            LoadProblemKind::Empty { .. } => "empty",
+            LoadProblemKind::BadName { .. } => "bad_name",
+        }
+    }
+
+    /// Advice on how to fix it.
+    pub fn help(&self) -> String {
+        match self {
+            LoadProblemKind::Io { .. } => "check the path and its permissions".into(),
+            LoadProblemKind::EmptyFolder { .. } => {
+                "point at the folder that holds the `.toml` files".into()
+            }
+            LoadProblemKind::Syntax { .. } => {
+                "see the file format in the SPEC (rates §1, policies §3)".into()
+            }
+            LoadProblemKind::NotANumber { .. } => {
+                "write decimals as strings of digits with an optional point, such as \"0.25\""
+                    .into()
+            }
+            LoadProblemKind::OutOfRange { .. } => {
+                "decimals hold at most 28 significant digits".into()
+            }
+            LoadProblemKind::InexactFloat { literal } => {
+                format!(
+                    "a float cannot hold this value exactly; write it as a string: \"{literal}\""
+                )
+            }
+            LoadProblemKind::Negative { .. } => {
+                "rates and amounts are credits and cannot be below zero".into()
+            }
+            LoadProblemKind::NotPositive { .. } => "use a value of at least 1".into(),
+            LoadProblemKind::NotWhole { .. } => "write a whole number, without a fraction".into(),
+            LoadProblemKind::TiersNotIncreasing { .. } => {
+                "list tiers in increasing order of `above`, each threshold used once".into()
+            }
+            LoadProblemKind::TierLowersRate { .. } => {
+                "a higher tier must not be cheaper: more tokens would cost less".into()
+            }
+            LoadProblemKind::Duplicate { .. } => {
+                "rename or remove one of the two definitions".into()
+            }
+            LoadProblemKind::MissingCard => {
+                "add `[card]` with `version`, `precision` and `rounding` to one rate file".into()
+            }
+            LoadProblemKind::DuplicateCard { .. } => {
+                "keep `[card]` in exactly one rate file".into()
+            }
+            LoadProblemKind::BadPrecision { .. } => {
+                "precision is the decimal places of a charged amount".into()
+            }
+            LoadProblemKind::UnknownDefault { .. } => "name one of the defined entries".into(),
+            LoadProblemKind::DefaultSizeNotPriced { .. } => {
+                "price the default size at every quality, or drop `default_size`".into()
+            }
+            LoadProblemKind::Empty { .. } => "define at least one entry".into(),
+            LoadProblemKind::BadName { .. } => {
+                "names are non-empty and hold no spaces or control characters".into()
+            }
+        }
+    }
+}
+
+/// A request (a run, as TOML or JSON) could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{message}", location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
+pub struct InputError {
+    message: String,
+    location: Option<Location>,
+}
+
+impl InputError {
+    pub(crate) fn new(message: String, location: Option<Location>) -> Self {
+        InputError { message, location }
+    }
+
+    /// The message, without the location.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Where in the request text, when known.
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+}
+
+/// Estimating a run failed; nothing is priced at zero in its place.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EstimateError {
+    /// A model the rate tables do not define.
+    #[error("items[{item}]: unknown {kind} model `{model}` (known: {})", list(.known))]
+    UnknownModel {
+        /// Index of the item in the run.
+        item: usize,
+        /// `text`, `image` or `video`.
+        kind: &'static str,
+        /// The name asked for.
+        model: String,
+        /// The models of that kind, sorted.
+        known: Vec<String>,
+    },
+    /// An image quality the model does not price.
+    #[error("items[{item}]: unknown quality `{quality}` for `{model}` (known: {})", list(.known))]
+    UnknownQuality {
+        /// Index of the item.
+        item: usize,
+        /// The model.
+        model: String,
+        /// The quality asked for.
+        quality: String,
+        /// The qualities it prices.
+        known: Vec<String>,
+    },
+    /// An image size the model does not price at that quality.
+    #[error("items[{item}]: unknown size `{size}` for `{model}` at quality `{quality}` (known: {})", list(.known))]
+    UnknownSize {
+        /// Index of the item.
+        item: usize,
+        /// The model.
+        model: String,
+        /// The quality.
+        quality: String,
+        /// The size asked for.
+        size: String,
+        /// The sizes priced at that quality.
+        known: Vec<String>,
+    },
+    /// A video resolution the model does not price.
+    #[error("items[{item}]: unknown resolution `{resolution}` for `{model}` (known: {})", list(.known))]
+    UnknownResolution {
+        /// Index of the item.
+        item: usize,
+        /// The model.
+        model: String,
+        /// The resolution asked for.
+        resolution: String,
+        /// The resolutions it prices.
+        known: Vec<String>,
+    },
+    /// A tool the rate tables do not define.
+    #[error("unknown tool `{tool}` (known: {})", list(.known))]
+    UnknownTool {
+        /// The tool asked for.
+        tool: String,
+        /// The tools, sorted.
+        known: Vec<String>,
+    },
+    /// A model without a default, asked without the value.
+    #[error("items[{item}]: `{model}` has no default {what}; give `{what}` (known: {})", list(.known))]
+    MissingChoice {
+        /// Index of the item.
+        item: usize,
+        /// The model.
+        model: String,
+        /// `quality`, `size` or `resolution`.
+        what: &'static str,
+        /// What can be chosen.
+        known: Vec<String>,
+    },
+    /// Audio asked of a video model that does not price it.
+    #[error("items[{item}]: `{model}` has no audio rate")]
+    NoAudio {
+        /// Index of the item.
+        item: usize,
+        /// The model.
+        model: String,
+    },
+    /// A text item without any token count.
+    #[error("items[{item}]: a text item needs at least one token count")]
+    NoTokens {
+        /// Index of the item.
+        item: usize,
+    },
+    /// A quantity that is negative, fractional where it must be whole, or
+    /// a range whose min is above its max.
+    #[error("items[{item}].{field}: {problem}")]
+    BadQuantity {
+        /// Index of the item.
+        item: usize,
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        problem: QuantityProblem,
+    },
+    /// A run with neither a tool nor items.
+    #[error("the run is empty: give a `tool`, `items`, or both")]
+    EmptyRun,
+    /// A result beyond the decimal range.
+    #[error("the estimate overflows the decimal range")]
+    Overflow,
+}
+
+/// What is wrong with a quantity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuantityProblem {
+    /// Below zero.
+    #[error("`{0}` is negative")]
+    Negative(String),
+    /// A fraction where a whole count is needed (tokens, images).
+    #[error("`{0}` is not a whole number")]
+    NotWhole(String),
+    /// A range whose `min` is above its `max`.
+    #[error("range min `{min}` is above max `{max}`")]
+    MinAboveMax {
+        /// The minimum.
+        min: String,
+        /// The maximum.
+        max: String,
+    },
+    /// Not a decimal number.
+    #[error("`{0}` is not a decimal number")]
+    NotANumber(String),
+}
+
+impl EstimateError {
+    /// A stable machine-readable code, such as `unknown_model`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EstimateError::UnknownModel { .. } => "unknown_model",
+            EstimateError::UnknownQuality { .. } => "unknown_quality",
+            EstimateError::UnknownSize { .. } => "unknown_size",
+            EstimateError::UnknownResolution { .. } => "unknown_resolution",
+            EstimateError::UnknownTool { .. } => "unknown_tool",
+            EstimateError::MissingChoice { .. } => "missing_choice",
+            EstimateError::NoAudio { .. } => "no_audio",
+            EstimateError::NoTokens { .. } => "no_tokens",
+            EstimateError::BadQuantity { .. } => "bad_quantity",
+            EstimateError::EmptyRun => "empty_run",
+            EstimateError::Overflow => "overflow",
+        }
+    }
+}
+
+/// `a, b, c`, or `none` for an empty list.
+pub(crate) fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}

@@ -1,0 +1,477 @@
+//! Estimates (SPEC §2): lines per item component, exact totals, charged
+//! amounts rounded per the card.
+
+use crate::error::{EstimateError, QuantityProblem};
+use crate::money::serialize_decimal;
+use crate::rates::{RateCard, TextModel};
+use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::sync::Arc;
+
+/// A low and a high amount; equal when every input was exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Bounds {
+    /// With every range at its minimum.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub low: Decimal,
+    /// With every range at its maximum.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub high: Decimal,
+}
+
+impl Bounds {
+    fn exact(v: Decimal) -> Self {
+        Bounds { low: v, high: v }
+    }
+}
+
+/// What a run will cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Estimate {
+    /// `[card] version` of the rates used.
+    #[serde(serialize_with = "serialize_arc_str")]
+    pub rates_version: Arc<str>,
+    /// One line per charged component, tool first, then items in order.
+    pub lines: Vec<Line>,
+    /// The exact sum of the lines.
+    pub total: Bounds,
+    /// The total rounded per the card: what would be charged.
+    pub charged: Bounds,
+}
+
+/// One charged component of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Line {
+    /// Index of the item in the run; `None` for the tool's per-run line.
+    pub item: Option<usize>,
+    /// What is charged.
+    pub kind: LineKind,
+    /// The model or tool name.
+    #[serde(serialize_with = "serialize_arc_str")]
+    pub model: Arc<str>,
+    /// Which part of the item.
+    pub component: Component,
+    /// Billed units, after minimums and rounding of batches or seconds.
+    pub quantity: Bounds,
+    /// What one unit is.
+    pub unit: Unit,
+    /// Credits per unit (differs between low and high only when the two
+    /// ends fall in different tiers).
+    pub rate: Bounds,
+    /// `quantity.low × rate.low`.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub low: Decimal,
+    /// `quantity.high × rate.high`.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub high: Decimal,
+}
+
+/// What a line charges for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LineKind {
+    /// A tool's standard run.
+    Tool,
+    /// A text model.
+    Text,
+    /// An image model.
+    Image,
+    /// A video model.
+    Video,
+}
+
+/// The component of an item a line charges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Component {
+    /// The tool's per-run credits.
+    Run,
+    /// Uncached input tokens.
+    Input,
+    /// Cache reads.
+    CachedInput,
+    /// Cache writes.
+    CacheWrite,
+    /// Output tokens.
+    Output,
+    /// Generated images.
+    Images,
+    /// Seconds of video.
+    Video,
+    /// Seconds of generated audio.
+    Audio,
+}
+
+/// The unit of a line's quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unit {
+    /// A batch of this many tokens.
+    Tokens(u64),
+    /// One image.
+    Image,
+    /// One second.
+    Second,
+    /// One run.
+    Run,
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unit::Tokens(n) => write!(f, "{n} tokens"),
+            Unit::Image => f.write_str("image"),
+            Unit::Second => f.write_str("second"),
+            Unit::Run => f.write_str("run"),
+        }
+    }
+}
+
+impl Serialize for Unit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+fn serialize_arc_str<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v)
+}
+
+fn add(a: Decimal, b: Decimal) -> Result<Decimal, EstimateError> {
+    a.checked_add(b).ok_or(EstimateError::Overflow)
+}
+
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal, EstimateError> {
+    a.checked_mul(b).ok_or(EstimateError::Overflow)
+}
+
+fn div(a: Decimal, b: Decimal) -> Result<Decimal, EstimateError> {
+    a.checked_div(b).ok_or(EstimateError::Overflow)
+}
+
+/// Checks a quantity: not negative, whole where asked, min ≤ max.
+fn bounds(
+    q: Quantity,
+    item: usize,
+    field: &'static str,
+    whole: bool,
+) -> Result<(Decimal, Decimal), EstimateError> {
+    let (low, high) = q.bounds();
+    let bad = |problem| EstimateError::BadQuantity {
+        item,
+        field,
+        problem,
+    };
+    for v in [low, high] {
+        if v.is_sign_negative() && !v.is_zero() {
+            return Err(bad(QuantityProblem::Negative(v.normalize().to_string())));
+        }
+        if whole && !v.fract().is_zero() {
+            return Err(bad(QuantityProblem::NotWhole(v.normalize().to_string())));
+        }
+    }
+    if low > high {
+        let (min, max) = (low.normalize().to_string(), high.normalize().to_string());
+        return Err(bad(QuantityProblem::MinAboveMax { min, max }));
+    }
+    Ok((low, high))
+}
+
+fn known<V>(map: &std::collections::BTreeMap<impl AsRef<str> + Ord, V>) -> Vec<String> {
+    map.keys().map(|k| k.as_ref().to_string()).collect()
+}
+
+impl RateCard {
+    /// Estimates a run against these tables.
+    pub(crate) fn estimate(&self, run: &Run) -> Result<Estimate, EstimateError> {
+        if run.tool.is_none() && run.items.is_empty() {
+            return Err(EstimateError::EmptyRun);
+        }
+        let mut lines = Vec::with_capacity(run.items.len() * 2 + 1);
+        if let Some(name) = &run.tool {
+            let tool = self
+                .tools
+                .get(name.as_str())
+                .ok_or_else(|| EstimateError::UnknownTool {
+                    tool: name.clone(),
+                    known: known(&self.tools),
+                })?;
+            lines.push(Line {
+                item: None,
+                kind: LineKind::Tool,
+                model: Arc::clone(&tool.name),
+                component: Component::Run,
+                quantity: Bounds::exact(Decimal::ONE),
+                unit: Unit::Run,
+                rate: Bounds::exact(tool.per_run),
+                low: tool.per_run,
+                high: tool.per_run,
+            });
+        }
+        for (i, item) in run.items.iter().enumerate() {
+            match item {
+                Item::Text(t) => self.text_lines(i, t, &mut lines)?,
+                Item::Image(m) => self.image_lines(i, m, &mut lines)?,
+                Item::Video(v) => self.video_lines(i, v, &mut lines)?,
+            }
+        }
+        let mut total = Bounds::exact(Decimal::ZERO);
+        for l in &lines {
+            total.low = add(total.low, l.low)?;
+            total.high = add(total.high, l.high)?;
+        }
+        let charged = Bounds {
+            low: self.rounding.apply(total.low, self.precision),
+            high: self.rounding.apply(total.high, self.precision),
+        };
+        Ok(Estimate {
+            rates_version: Arc::clone(&self.version),
+            lines,
+            total,
+            charged,
+        })
+    }
+
+    fn text_lines(
+        &self,
+        item: usize,
+        t: &TextItem,
+        lines: &mut Vec<Line>,
+    ) -> Result<(), EstimateError> {
+        let model = self
+            .text
+            .get(t.model.as_str())
+            .ok_or_else(|| EstimateError::UnknownModel {
+                item,
+                kind: "text",
+                model: t.model.clone(),
+                known: known(&self.text),
+            })?;
+        let parts = [
+            (Component::Input, "input_tokens", t.input_tokens),
+            (
+                Component::CachedInput,
+                "cached_input_tokens",
+                t.cached_input_tokens,
+            ),
+            (
+                Component::CacheWrite,
+                "cache_write_tokens",
+                t.cache_write_tokens,
+            ),
+            (Component::Output, "output_tokens", t.output_tokens),
+        ];
+        let mut tokens = [None; 4];
+        let (mut prompt_low, mut prompt_high) = (Decimal::ZERO, Decimal::ZERO);
+        for (slot, (component, field, q)) in tokens.iter_mut().zip(parts) {
+            if let Some(q) = q {
+                let (low, high) = bounds(q, item, field, true)?;
+                if component != Component::Output {
+                    prompt_low = add(prompt_low, low)?;
+                    prompt_high = add(prompt_high, high)?;
+                }
+                *slot = Some((low, high));
+            }
+        }
+        if tokens.iter().all(Option::is_none) {
+            return Err(EstimateError::NoTokens { item });
+        }
+        let (rates_low, rates_high) = (model.rates_for(prompt_low), model.rates_for(prompt_high));
+        for ((component, _, _), slot) in parts.iter().zip(tokens) {
+            let Some((low, high)) = slot else { continue };
+            let pick = |r: &crate::rates::TextRates| match component {
+                Component::Input => r.input,
+                Component::CachedInput => r.cached_input,
+                Component::CacheWrite => r.cache_write,
+                _ => r.output,
+            };
+            let quantity = Bounds {
+                low: batches(model, low)?,
+                high: batches(model, high)?,
+            };
+            let rate = Bounds {
+                low: pick(rates_low),
+                high: pick(rates_high),
+            };
+            lines.push(Line {
+                item: Some(item),
+                kind: LineKind::Text,
+                model: Arc::clone(&model.name),
+                component: *component,
+                quantity,
+                unit: Unit::Tokens(model.batch_tokens),
+                rate,
+                low: mul(quantity.low, rate.low)?,
+                high: mul(quantity.high, rate.high)?,
+            });
+        }
+        Ok(())
+    }
+
+    fn image_lines(
+        &self,
+        item: usize,
+        m: &ImageItem,
+        lines: &mut Vec<Line>,
+    ) -> Result<(), EstimateError> {
+        let model =
+            self.image
+                .get(m.model.as_str())
+                .ok_or_else(|| EstimateError::UnknownModel {
+                    item,
+                    kind: "image",
+                    model: m.model.clone(),
+                    known: known(&self.image),
+                })?;
+        let quality = choose(
+            item,
+            &model.name,
+            "quality",
+            m.quality.as_ref(),
+            model.default_quality.as_ref(),
+            &model.per_asset,
+        )?;
+        let sizes = model
+            .per_asset
+            .get(quality)
+            .ok_or_else(|| EstimateError::UnknownQuality {
+                item,
+                model: m.model.clone(),
+                quality: quality.clone(),
+                known: known(&model.per_asset),
+            })?;
+        let size = choose(
+            item,
+            &model.name,
+            "size",
+            m.size.as_ref(),
+            model.default_size.as_ref(),
+            sizes,
+        )?;
+        let rate = *sizes.get(size).ok_or_else(|| EstimateError::UnknownSize {
+            item,
+            model: m.model.clone(),
+            quality: quality.clone(),
+            size: size.clone(),
+            known: known(sizes),
+        })?;
+        let (low, high) = bounds(m.count, item, "count", true)?;
+        lines.push(Line {
+            item: Some(item),
+            kind: LineKind::Image,
+            model: Arc::clone(&model.name),
+            component: Component::Images,
+            quantity: Bounds { low, high },
+            unit: Unit::Image,
+            rate: Bounds::exact(rate),
+            low: mul(low, rate)?,
+            high: mul(high, rate)?,
+        });
+        Ok(())
+    }
+
+    fn video_lines(
+        &self,
+        item: usize,
+        v: &VideoItem,
+        lines: &mut Vec<Line>,
+    ) -> Result<(), EstimateError> {
+        let model =
+            self.video
+                .get(v.model.as_str())
+                .ok_or_else(|| EstimateError::UnknownModel {
+                    item,
+                    kind: "video",
+                    model: v.model.clone(),
+                    known: known(&self.video),
+                })?;
+        let resolution = choose(
+            item,
+            &model.name,
+            "resolution",
+            v.resolution.as_ref(),
+            model.default_resolution.as_ref(),
+            &model.per_second,
+        )?;
+        let rate =
+            *model
+                .per_second
+                .get(resolution)
+                .ok_or_else(|| EstimateError::UnknownResolution {
+                    item,
+                    model: v.model.clone(),
+                    resolution: resolution.clone(),
+                    known: known(&model.per_second),
+                })?;
+        let audio = match (v.audio, model.audio_per_second) {
+            (false, _) => None,
+            (true, Some(a)) => Some(a),
+            (true, None) => {
+                return Err(EstimateError::NoAudio {
+                    item,
+                    model: v.model.clone(),
+                })
+            }
+        };
+        let (low, high) = bounds(v.seconds, item, "seconds", false)?;
+        let billed = |s: Decimal| -> Result<Decimal, EstimateError> {
+            let s = s.max(model.min_seconds);
+            match model.increment_seconds {
+                Some(inc) => mul(div(s, inc)?.ceil(), inc),
+                None => Ok(s),
+            }
+        };
+        let quantity = Bounds {
+            low: billed(low)?,
+            high: billed(high)?,
+        };
+        for (component, rate) in [(Component::Video, Some(rate)), (Component::Audio, audio)] {
+            let Some(rate) = rate else { continue };
+            lines.push(Line {
+                item: Some(item),
+                kind: LineKind::Video,
+                model: Arc::clone(&model.name),
+                component,
+                quantity,
+                unit: Unit::Second,
+                rate: Bounds::exact(rate),
+                low: mul(quantity.low, rate)?,
+                high: mul(quantity.high, rate)?,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Billed batches for a token count: prorated, or whole batches when the
+/// model charges a started batch in full.
+fn batches(model: &TextModel, tokens: Decimal) -> Result<Decimal, EstimateError> {
+    let b = div(tokens, model.batch)?;
+    Ok(if model.round_up { b.ceil() } else { b })
+}
+
+/// The asked value, else the model's default, else an error listing choices.
+fn choose<'a, V>(
+    item: usize,
+    model: &str,
+    what: &'static str,
+    asked: Option<&'a String>,
+    default: Option<&'a String>,
+    options: &std::collections::BTreeMap<String, V>,
+) -> Result<&'a String, EstimateError> {
+    asked
+        .or(default)
+        .ok_or_else(|| EstimateError::MissingChoice {
+            item,
+            model: model.to_string(),
+            what,
+            known: known(options),
+        })
+}

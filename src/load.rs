@@ -1,0 +1,151 @@
+//! Shared loading machinery: reading a TOML document with positions, and
+//! turning written values into checked decimals while collecting problems.
+
+use crate::error::{LoadProblem, LoadProblemKind};
+use crate::money::{exact_float_literal, Number, NumberError};
+use crate::source::{Location, Source};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use std::ops::Range;
+use std::sync::Arc;
+use toml::Spanned;
+
+/// Problems of one load, gathered across files and sorted into source order.
+#[derive(Default)]
+pub(crate) struct Problems {
+    list: Vec<(usize, LoadProblem)>,
+}
+
+impl Problems {
+    pub(crate) fn push(&mut self, file_index: usize, problem: LoadProblem) {
+        self.list.push((file_index, problem));
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Into a load error, in file order then position order.
+    pub(crate) fn into_error(mut self) -> crate::error::LoadError {
+        self.list
+            .sort_by_key(|(file, p)| (*file, p.location().map_or(0, |l| l.span().start)));
+        crate::error::LoadError::new(self.list.into_iter().map(|(_, p)| p).collect())
+    }
+}
+
+/// Checks values of one source, recording problems at their positions.
+pub(crate) struct FileCtx<'a> {
+    pub(crate) src: &'a Source,
+    pub(crate) index: usize,
+    pub(crate) problems: &'a mut Problems,
+}
+
+impl<'a> FileCtx<'a> {
+    pub(crate) fn at(&self, span: Range<usize>) -> Location {
+        self.src.locate(span)
+    }
+
+    pub(crate) fn report(&mut self, kind: LoadProblemKind, span: Range<usize>) {
+        let location = Some(self.at(span));
+        self.problems
+            .push(self.index, LoadProblem::new(kind, location));
+    }
+
+    /// Parses the whole document, reporting a syntax problem on failure.
+    pub(crate) fn parse<T: DeserializeOwned>(&mut self) -> Option<T> {
+        match toml::from_str::<T>(&self.src.text) {
+            Ok(doc) => Some(doc),
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                let message = e.message().trim().to_string();
+                self.report(LoadProblemKind::Syntax { message }, span);
+                None
+            }
+        }
+    }
+
+    /// Any decimal, exactly as written.
+    pub(crate) fn decimal(&mut self, n: &Spanned<Number>) -> Option<Decimal> {
+        let span = n.span();
+        let result = match n.get_ref() {
+            Number::Float(f) => exact_float_literal(self.src.slice(span.clone()), *f),
+            other => other.raw().to_decimal(),
+        };
+        match result {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let kind = match e {
+                    NumberError::NotANumber(value) => LoadProblemKind::NotANumber { value },
+                    NumberError::OutOfRange(value) => LoadProblemKind::OutOfRange { value },
+                    NumberError::InexactFloat(literal) => LoadProblemKind::InexactFloat { literal },
+                };
+                self.report(kind, span);
+                None
+            }
+        }
+    }
+
+    /// A decimal of zero or more (rates, amounts, durations).
+    pub(crate) fn non_negative(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
+        let d = self.decimal(n)?;
+        if d.is_sign_negative() && !d.is_zero() {
+            self.report(
+                LoadProblemKind::Negative {
+                    field: field.to_string(),
+                    value: d,
+                },
+                n.span(),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A decimal above zero.
+    pub(crate) fn positive(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
+        let d = self.decimal(n)?;
+        if d <= Decimal::ZERO {
+            self.report(
+                LoadProblemKind::NotPositive {
+                    field: field.to_string(),
+                    value: d,
+                },
+                n.span(),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
+    /// A whole number of zero or more.
+    pub(crate) fn whole(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
+        let d = self.non_negative(n, field)?;
+        if !d.fract().is_zero() {
+            self.report(
+                LoadProblemKind::NotWhole {
+                    field: field.to_string(),
+                    value: d,
+                },
+                n.span(),
+            );
+            return None;
+        }
+        Some(d.trunc())
+    }
+
+    /// A name: non-empty, no whitespace or control characters.
+    pub(crate) fn name(&mut self, n: &Spanned<String>, what: &'static str) -> Option<Arc<str>> {
+        let s = n.get_ref();
+        if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            self.report(
+                LoadProblemKind::BadName {
+                    what,
+                    name: s.clone(),
+                },
+                n.span(),
+            );
+            return None;
+        }
+        Some(Arc::from(s.as_str()))
+    }
+}

@@ -1,0 +1,266 @@
+//! Decimal values: parsing from strings, integers and exact floats;
+//! normalization; rounding of charged amounts; string serialization.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+
+/// A number as written in a document, before it becomes a [`Decimal`].
+///
+/// Strings and integers are exact. A float is read through its shortest
+/// round-trip decimal form (`0.1` means exactly 0.1); callers that have the
+/// source text can also check that form against what was written.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum RawNumber<'a> {
+    Str(&'a str),
+    Int(i128),
+    Float(f64),
+}
+
+/// An owned [`RawNumber`], as deserialized.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Number {
+    Str(String),
+    Int(i128),
+    Float(f64),
+}
+
+impl Number {
+    pub(crate) fn raw(&self) -> RawNumber<'_> {
+        match self {
+            Number::Str(s) => RawNumber::Str(s),
+            Number::Int(i) => RawNumber::Int(*i),
+            Number::Float(f) => RawNumber::Float(*f),
+        }
+    }
+}
+
+/// Why a written number is not a decimal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NumberError {
+    /// Not a decimal number at all (`"abc"`, `"1e5"` as a string, NaN).
+    NotANumber(String),
+    /// Outside what a 96-bit decimal with 28 digits holds.
+    OutOfRange(String),
+    /// A float whose source text holds more digits than the float keeps.
+    InexactFloat(String),
+}
+
+impl<'a> RawNumber<'a> {
+    /// The exact decimal value.
+    pub(crate) fn to_decimal(self) -> Result<Decimal, NumberError> {
+        match self {
+            RawNumber::Str(s) => parse_decimal_str(s),
+            RawNumber::Int(i) => i64::try_from(i)
+                .map(Decimal::from)
+                .map_err(|_| NumberError::OutOfRange(i.to_string())),
+            RawNumber::Float(f) => float_to_decimal(f),
+        }
+    }
+}
+
+/// Parses a plain decimal string (`"12"`, `"0.25"`, `"-3.5"`) exactly: no
+/// exponents, no rounding of long fractions.
+pub(crate) fn parse_decimal_str(s: &str) -> Result<Decimal, NumberError> {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let valid = !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && body.bytes().filter(|&b| b == b'.').count() <= 1
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if !valid {
+        return Err(NumberError::NotANumber(s.to_string()));
+    }
+    Decimal::from_str_exact(s).map_err(|_| NumberError::OutOfRange(s.to_string()))
+}
+
+/// A float's shortest round-trip decimal form, exactly.
+pub(crate) fn float_to_decimal(f: f64) -> Result<Decimal, NumberError> {
+    if !f.is_finite() {
+        return Err(NumberError::NotANumber(f.to_string()));
+    }
+    // `Display` for f64 prints the shortest digits that round-trip, never an exponent.
+    let shortest = f.to_string();
+    Decimal::from_str_exact(&shortest).map_err(|_| NumberError::OutOfRange(shortest))
+}
+
+/// Checks a TOML float literal as written (`0.1`, `1_000.5`, `2e-3`) against
+/// the float it became; a literal with more digits than the float keeps is
+/// inexact and must be written as a string.
+pub(crate) fn exact_float_literal(literal: &str, value: f64) -> Result<Decimal, NumberError> {
+    let shortest = float_to_decimal(value)?;
+    let cleaned: String = literal.trim().chars().filter(|&c| c != '_').collect();
+    let cleaned = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+    let written = if cleaned.contains(['e', 'E']) {
+        Decimal::from_scientific(cleaned).ok()
+    } else {
+        Decimal::from_str_exact(cleaned).ok()
+    };
+    match written {
+        Some(w) if w == shortest => Ok(shortest),
+        // Literal text unavailable (not from a file we hold): trust the float.
+        _ if literal.is_empty() => Ok(shortest),
+        _ => Err(NumberError::InexactFloat(literal.trim().to_string())),
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberVisitor)
+    }
+}
+
+struct NumberVisitor;
+
+impl<'de> Visitor<'de> for NumberVisitor {
+    type Value = Number;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal number, as a string (\"0.25\") or an integer")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
+        Ok(Number::Str(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+        Ok(Number::Int(i128::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+        Ok(Number::Int(i128::from(v)))
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Number, E> {
+        Ok(Number::Int(v))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Number, E> {
+        i128::try_from(v)
+            .map(Number::Int)
+            .map_err(|_| E::custom(format_args!("number `{v}` is out of range")))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+        Ok(Number::Float(v))
+    }
+}
+
+/// Normalized text of a decimal: no trailing zeros, no negative zero.
+pub(crate) fn normalized(d: Decimal) -> Decimal {
+    let n = d.normalize();
+    if n.is_zero() {
+        Decimal::ZERO
+    } else {
+        n
+    }
+}
+
+/// Serializes a [`Decimal`] as its normalized string (`"3"`, `"0.25"`).
+pub(crate) fn serialize_decimal<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&normalized(*d))
+}
+
+/// How a total becomes a charged amount (`[card] rounding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// Away from zero: any fraction of the last place charges a whole one.
+    Up,
+    /// Toward zero: fractions of the last place are dropped.
+    Down,
+    /// To nearest; halves away from zero.
+    HalfUp,
+    /// To nearest; halves to the even neighbour (banker's rounding).
+    HalfEven,
+}
+
+impl Rounding {
+    fn strategy(self) -> RoundingStrategy {
+        match self {
+            Rounding::Up => RoundingStrategy::AwayFromZero,
+            Rounding::Down => RoundingStrategy::ToZero,
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+        }
+    }
+
+    /// Rounds to `precision` decimal places.
+    pub(crate) fn apply(self, d: Decimal, precision: u32) -> Decimal {
+        d.round_dp_with_strategy(precision, self.strategy())
+    }
+}
+
+impl fmt::Display for Rounding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rounding::Up => "up",
+            Rounding::Down => "down",
+            Rounding::HalfUp => "half_up",
+            Rounding::HalfEven => "half_even",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn strings_parse_exactly_and_reject_other_shapes() {
+        assert_eq!(parse_decimal_str("0.25"), Ok(d("0.25")));
+        assert_eq!(parse_decimal_str("-3"), Ok(d("-3")));
+        for bad in ["", "abc", "1e3", "1.2.3", ".", " 1", "0x10", "--1"] {
+            assert!(
+                matches!(parse_decimal_str(bad), Err(NumberError::NotANumber(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse_decimal_str("0.12345678901234567890123456789012"),
+            Err(NumberError::OutOfRange(_))
+        ));
+    }
+
+    #[test]
+    fn floats_use_their_shortest_form() {
+        assert_eq!(float_to_decimal(0.1), Ok(d("0.1")));
+        assert_eq!(float_to_decimal(6.5), Ok(d("6.5")));
+        assert!(float_to_decimal(f64::NAN).is_err());
+        assert!(float_to_decimal(1e300).is_err());
+    }
+
+    #[test]
+    fn float_literals_must_round_trip() {
+        assert_eq!(exact_float_literal("0.1", 0.1), Ok(d("0.1")));
+        assert_eq!(exact_float_literal("1_000.5", 1000.5), Ok(d("1000.5")));
+        assert_eq!(exact_float_literal("2e-3", 0.002), Ok(d("0.002")));
+        assert_eq!(exact_float_literal("+2.50", 2.5), Ok(d("2.5")));
+        assert_eq!(
+            exact_float_literal("0.30000000000000001", 0.3),
+            Err(NumberError::InexactFloat("0.30000000000000001".into()))
+        );
+    }
+
+    #[test]
+    fn rounding_modes() {
+        let x = d("2.345");
+        assert_eq!(Rounding::Up.apply(x, 2), d("2.35"));
+        assert_eq!(Rounding::Down.apply(x, 2), d("2.34"));
+        assert_eq!(Rounding::HalfUp.apply(x, 2), d("2.35"));
+        assert_eq!(Rounding::HalfEven.apply(x, 2), d("2.34"));
+        assert_eq!(Rounding::Up.apply(d("2.001"), 2), d("2.01"));
+    }
+
+    #[test]
+    fn normalization_drops_trailing_zeros() {
+        assert_eq!(normalized(d("3.000")).to_string(), "3");
+        assert_eq!(normalized(d("-0.00")).to_string(), "0");
+        assert_eq!(normalized(d("0.250")).to_string(), "0.25");
+    }
+}

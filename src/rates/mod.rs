@@ -1,0 +1,487 @@
+//! Rate tables (SPEC §1): the document form in `doc`, compiled here into
+//! the tables estimates query.
+
+mod doc;
+mod sheet;
+
+pub use sheet::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
+
+use crate::error::{LoadError, LoadProblemKind};
+use crate::load::{FileCtx, Problems};
+use crate::money::Rounding;
+use crate::source::{Location, Source};
+use doc::{Name, Num, PartialBatch, RatesDoc, TierDoc};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The compiled rate tables: everything an estimate reads.
+#[derive(Debug, Clone)]
+pub(crate) struct RateCard {
+    pub(crate) version: Arc<str>,
+    pub(crate) precision: u32,
+    pub(crate) rounding: Rounding,
+    pub(crate) text: BTreeMap<Arc<str>, TextModel>,
+    pub(crate) image: BTreeMap<Arc<str>, ImageModel>,
+    pub(crate) video: BTreeMap<Arc<str>, VideoModel>,
+    pub(crate) tools: BTreeMap<Arc<str>, Tool>,
+}
+
+/// Credits per batch for each text component.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TextRates {
+    pub(crate) input: Decimal,
+    pub(crate) output: Decimal,
+    pub(crate) cached_input: Decimal,
+    pub(crate) cache_write: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TextModel {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    pub(crate) batch: Decimal,
+    pub(crate) batch_tokens: u64,
+    pub(crate) round_up: bool,
+    pub(crate) base: TextRates,
+    /// Sorted by threshold; each entry fully resolved.
+    pub(crate) tiers: Vec<(Decimal, TextRates)>,
+}
+
+impl TextModel {
+    /// The rates for a request of `prompt` input tokens: the highest tier
+    /// whose threshold it is strictly above, else the base rates.
+    pub(crate) fn rates_for(&self, prompt: Decimal) -> &TextRates {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|(above, _)| prompt > *above)
+            .map_or(&self.base, |(_, r)| r)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ImageModel {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    pub(crate) default_quality: Option<String>,
+    pub(crate) default_size: Option<String>,
+    /// quality -> size -> credits per image.
+    pub(crate) per_asset: BTreeMap<String, BTreeMap<String, Decimal>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct VideoModel {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    pub(crate) default_resolution: Option<String>,
+    pub(crate) per_second: BTreeMap<String, Decimal>,
+    pub(crate) min_seconds: Decimal,
+    pub(crate) increment_seconds: Option<Decimal>,
+    pub(crate) audio_per_second: Option<Decimal>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Tool {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    pub(crate) per_run: Decimal,
+}
+
+/// Loads rate sources, in the order given (callers sort by file name).
+pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
+    let mut problems = Problems::default();
+    let mut card: Option<(Location, Arc<str>, u32, Rounding)> = None;
+    let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
+    let mut text = BTreeMap::new();
+    let mut image = BTreeMap::new();
+    let mut video = BTreeMap::new();
+    let mut tools = BTreeMap::new();
+
+    for (index, src) in sources.iter().enumerate() {
+        let mut cx = FileCtx {
+            src,
+            index,
+            problems: &mut problems,
+        };
+        let Some(doc) = cx.parse::<RatesDoc>() else {
+            continue;
+        };
+
+        if let Some(c) = &doc.card {
+            let here = cx.at(c.span());
+            let c = c.get_ref();
+            if let Some((first, ..)) = &card {
+                cx.report(
+                    LoadProblemKind::DuplicateCard {
+                        first: first.clone(),
+                    },
+                    here.span(),
+                );
+            } else {
+                let precision = *c.precision.get_ref();
+                let precision = match u32::try_from(precision) {
+                    Ok(p) if p <= 28 => p,
+                    _ => {
+                        cx.report(
+                            LoadProblemKind::BadPrecision { value: precision },
+                            c.precision.span(),
+                        );
+                        0
+                    }
+                };
+                if c.version.get_ref().trim().is_empty() {
+                    cx.report(LoadProblemKind::Empty { what: "version" }, c.version.span());
+                }
+                card = Some((
+                    here,
+                    Arc::from(c.version.get_ref().as_str()),
+                    precision,
+                    c.rounding,
+                ));
+            }
+        }
+
+        let mut claim = |cx: &mut FileCtx, what: &'static str, name: &Name| -> Option<Arc<str>> {
+            let id = cx.name(name, what)?;
+            let here = cx.at(name.span());
+            match seen.get(&(what, name.get_ref().clone())) {
+                Some(first) => {
+                    let first = first.clone();
+                    cx.report(
+                        LoadProblemKind::Duplicate {
+                            what,
+                            name: name.get_ref().clone(),
+                            first,
+                        },
+                        name.span(),
+                    );
+                    None
+                }
+                None => {
+                    seen.insert((what, name.get_ref().clone()), here);
+                    Some(id)
+                }
+            }
+        };
+
+        for (name, m) in &doc.text {
+            let Some(id) = claim(&mut cx, "text model", name) else {
+                continue;
+            };
+            if let Some(model) = text_model(&mut cx, Arc::clone(&id), m.get_ref()) {
+                text.insert(id, model);
+            }
+        }
+        for (name, m) in &doc.image {
+            let Some(id) = claim(&mut cx, "image model", name) else {
+                continue;
+            };
+            if let Some(model) = image_model(&mut cx, Arc::clone(&id), m.get_ref()) {
+                image.insert(id, model);
+            }
+        }
+        for (name, m) in &doc.video {
+            let Some(id) = claim(&mut cx, "video model", name) else {
+                continue;
+            };
+            if let Some(model) = video_model(&mut cx, Arc::clone(&id), m.get_ref()) {
+                video.insert(id, model);
+            }
+        }
+        for (name, t) in &doc.tools {
+            let Some(id) = claim(&mut cx, "tool", name) else {
+                continue;
+            };
+            let t = t.get_ref();
+            if let Some(per_run) = cx.non_negative(&t.per_run, "per_run") {
+                let label = t.label.clone().unwrap_or_else(|| id.to_string());
+                tools.insert(
+                    Arc::clone(&id),
+                    Tool {
+                        name: id,
+                        label,
+                        per_run,
+                    },
+                );
+            }
+        }
+    }
+
+    let card = match card {
+        Some(c) => Some(c),
+        None if problems.is_empty() => {
+            problems.push(
+                0,
+                crate::error::LoadProblem::new(LoadProblemKind::MissingCard, None),
+            );
+            None
+        }
+        None => None,
+    };
+    match card {
+        Some((_, version, precision, rounding)) if problems.is_empty() => Ok(RateCard {
+            version,
+            precision,
+            rounding,
+            text,
+            image,
+            video,
+            tools,
+        }),
+        _ => Err(problems.into_error()),
+    }
+}
+
+fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<TextModel> {
+    let batch = cx.whole(&m.batch, "batch");
+    let batch = match batch {
+        Some(b) if b.is_zero() => {
+            cx.report(
+                LoadProblemKind::NotPositive {
+                    field: "batch".into(),
+                    value: b,
+                },
+                m.batch.span(),
+            );
+            None
+        }
+        other => other,
+    };
+    let batch_tokens = batch.and_then(|b| u64::try_from(b).ok());
+    if let (Some(b), None) = (batch, batch_tokens) {
+        cx.report(
+            LoadProblemKind::OutOfRange {
+                value: b.to_string(),
+            },
+            m.batch.span(),
+        );
+    }
+    let input = cx.non_negative(&m.input, "input");
+    let output = cx.non_negative(&m.output, "output");
+    let cached = opt(cx, &m.cached_input, "cached_input");
+    let write = opt(cx, &m.cache_write, "cache_write");
+    let (Some(input), Some(output), Some(cached), Some(write)) = (input, output, cached, write)
+    else {
+        // Still check the tiers, so every problem of the file shows at once.
+        for t in &m.tiers {
+            tier_values(cx, t.get_ref());
+        }
+        return None;
+    };
+    let base = TextRates {
+        input,
+        output,
+        cached_input: cached.unwrap_or(input),
+        cache_write: write.unwrap_or(input),
+    };
+
+    let mut tiers: Vec<(Decimal, TextRates)> = Vec::new();
+    let mut ok = true;
+    for t in &m.tiers {
+        let Some((above, ti, to, tc, tw)) = tier_values(cx, t.get_ref()) else {
+            ok = false;
+            continue;
+        };
+        let below = tiers.last().map(|(a, r)| (*a, *r));
+        if let Some((previous, _)) = below {
+            if above <= previous {
+                cx.report(
+                    LoadProblemKind::TiersNotIncreasing { above, previous },
+                    t.get_ref().above.span(),
+                );
+                ok = false;
+                continue;
+            }
+        }
+        let tier_input = ti.unwrap_or(base.input);
+        let rates = TextRates {
+            input: tier_input,
+            output: to.unwrap_or(base.output),
+            // Unset cache rates follow this tier's input unless the model
+            // states its own; see README "Choices".
+            cached_input: tc.or(cached).unwrap_or(tier_input),
+            cache_write: tw.or(write).unwrap_or(tier_input),
+        };
+        let prev = below.map_or(base, |(_, r)| r);
+        for (field, from, to) in [
+            ("input", prev.input, rates.input),
+            ("output", prev.output, rates.output),
+            ("cached_input", prev.cached_input, rates.cached_input),
+            ("cache_write", prev.cache_write, rates.cache_write),
+        ] {
+            if to < from {
+                let kind = LoadProblemKind::TierLowersRate {
+                    above,
+                    field: field.into(),
+                    from,
+                    to,
+                };
+                cx.report(kind, t.span());
+                ok = false;
+            }
+        }
+        tiers.push((above, rates));
+    }
+    let (batch, batch_tokens) = (batch?, batch_tokens?);
+    if !ok {
+        return None;
+    }
+    Some(TextModel {
+        label: m.label.clone().unwrap_or_else(|| name.to_string()),
+        name,
+        batch,
+        batch_tokens,
+        round_up: m.partial_batch == PartialBatch::RoundUp,
+        base,
+        tiers,
+    })
+}
+
+type TierValues = (
+    Decimal,
+    Option<Decimal>,
+    Option<Decimal>,
+    Option<Decimal>,
+    Option<Decimal>,
+);
+
+fn tier_values(cx: &mut FileCtx, t: &TierDoc) -> Option<TierValues> {
+    let above = cx.whole(&t.above, "above");
+    let i = opt(cx, &t.input, "input");
+    let o = opt(cx, &t.output, "output");
+    let c = opt(cx, &t.cached_input, "cached_input");
+    let w = opt(cx, &t.cache_write, "cache_write");
+    Some((above?, i?, o?, c?, w?))
+}
+
+/// `Some(None)` when absent, `Some(Some(x))` when valid, `None` when invalid.
+fn opt(cx: &mut FileCtx, n: &Option<Num>, field: &str) -> Option<Option<Decimal>> {
+    match n {
+        None => Some(None),
+        Some(n) => cx.non_negative(n, field).map(Some),
+    }
+}
+
+fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<ImageModel> {
+    let mut ok = true;
+    let mut per_asset: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
+    if m.per_asset.get_ref().is_empty() {
+        cx.report(
+            LoadProblemKind::Empty { what: "per_asset" },
+            m.per_asset.span(),
+        );
+        ok = false;
+    }
+    for (quality, sizes) in m.per_asset.get_ref() {
+        ok &= cx.name(quality, "quality").is_some();
+        if sizes.is_empty() {
+            cx.report(
+                LoadProblemKind::Empty {
+                    what: "per_asset quality",
+                },
+                quality.span(),
+            );
+            ok = false;
+        }
+        let mut row = BTreeMap::new();
+        for (size, rate) in sizes {
+            ok &= cx.name(size, "size").is_some();
+            match cx.non_negative(rate, "per_asset") {
+                Some(r) => {
+                    row.insert(size.get_ref().clone(), r);
+                }
+                None => ok = false,
+            }
+        }
+        per_asset.insert(quality.get_ref().clone(), row);
+    }
+    if let Some(q) = &m.default_quality {
+        if !per_asset.contains_key(q.get_ref()) {
+            let known = per_asset.keys().cloned().collect();
+            let kind = LoadProblemKind::UnknownDefault {
+                what: "default_quality",
+                value: q.get_ref().clone(),
+                known,
+            };
+            cx.report(kind, q.span());
+            ok = false;
+        }
+    }
+    if let Some(s) = &m.default_size {
+        // A default size must be priced at every quality, or a request that
+        // only names a quality could not be priced.
+        if let Some((quality, sizes)) = per_asset
+            .iter()
+            .find(|(_, sizes)| !sizes.contains_key(s.get_ref()))
+        {
+            let kind = LoadProblemKind::DefaultSizeNotPriced {
+                size: s.get_ref().clone(),
+                quality: quality.clone(),
+                known: sizes.keys().cloned().collect(),
+            };
+            cx.report(kind, s.span());
+            ok = false;
+        }
+    }
+    ok.then(|| ImageModel {
+        label: m.label.clone().unwrap_or_else(|| name.to_string()),
+        name,
+        default_quality: m.default_quality.as_ref().map(|q| q.get_ref().clone()),
+        default_size: m.default_size.as_ref().map(|s| s.get_ref().clone()),
+        per_asset,
+    })
+}
+
+fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<VideoModel> {
+    let mut ok = true;
+    let mut per_second = BTreeMap::new();
+    if m.per_second.get_ref().is_empty() {
+        cx.report(
+            LoadProblemKind::Empty { what: "per_second" },
+            m.per_second.span(),
+        );
+        ok = false;
+    }
+    for (res, rate) in m.per_second.get_ref() {
+        ok &= cx.name(res, "resolution").is_some();
+        match cx.non_negative(rate, "per_second") {
+            Some(r) => {
+                per_second.insert(res.get_ref().clone(), r);
+            }
+            None => ok = false,
+        }
+    }
+    if let Some(r) = &m.default_resolution {
+        if !per_second.contains_key(r.get_ref()) {
+            let known = per_second.keys().cloned().collect();
+            let kind = LoadProblemKind::UnknownDefault {
+                what: "default_resolution",
+                value: r.get_ref().clone(),
+                known,
+            };
+            cx.report(kind, r.span());
+            ok = false;
+        }
+    }
+    let min_seconds = opt(cx, &m.min_seconds, "min_seconds");
+    let increment = match &m.increment_seconds {
+        None => Some(None),
+        Some(n) => cx.positive(n, "increment_seconds").map(Some),
+    };
+    let audio = opt(cx, &m.audio_per_second, "audio_per_second");
+    let (Some(min_seconds), Some(increment_seconds), Some(audio_per_second)) =
+        (min_seconds, increment, audio)
+    else {
+        return None;
+    };
+    ok.then(|| VideoModel {
+        label: m.label.clone().unwrap_or_else(|| name.to_string()),
+        name,
+        default_resolution: m.default_resolution.as_ref().map(|r| r.get_ref().clone()),
+        per_second,
+        min_seconds: min_seconds.unwrap_or(Decimal::ZERO),
+        increment_seconds,
+        audio_per_second,
+    })
+}

@@ -1,0 +1,270 @@
+//! Runs (SPEC §2): what a job will consume. The same shape reads from TOML
+//! (snake_case keys) and JSON (camelCase keys; snake_case also accepted).
+
+use crate::error::InputError;
+use crate::money::{normalized, NumberError, RawNumber};
+use crate::source::{Location, Source};
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+use std::sync::Arc;
+
+/// A run: an optional tool (adds its per-run credits) and the items it
+/// consumes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Run {
+    /// The tool whose standard run is charged, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The model usage of the run, in order.
+    #[serde(default)]
+    pub items: Vec<Item>,
+}
+
+impl Run {
+    /// Reads a run from TOML text; `name` labels positions in errors.
+    pub fn from_toml(name: &str, text: &str) -> Result<Run, InputError> {
+        toml::from_str(text).map_err(|e| {
+            let src = Source::new(name, text);
+            let location = e.span().map(|s| src.locate(s));
+            InputError::new(e.message().trim().to_string(), location)
+        })
+    }
+
+    /// Reads a run from JSON text; `name` labels positions in errors.
+    pub fn from_json(name: &str, text: &str) -> Result<Run, InputError> {
+        from_json(name, text)
+    }
+}
+
+/// Reads any request type from JSON with line:column positions in errors.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    name: &str,
+    text: &str,
+) -> Result<T, InputError> {
+    serde_json::from_str(text).map_err(|e| {
+        let location = (e.line() > 0).then(|| {
+            let offset = text
+                .split_inclusive('\n')
+                .take(e.line().saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>()
+                + e.column().saturating_sub(1);
+            Location::new(&Arc::from(name), text, offset..offset)
+        });
+        let message = e.to_string();
+        // serde_json appends " at line L column C"; the location says it already.
+        let message = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_string();
+        InputError::new(message, location)
+    })
+}
+
+/// One item of a run, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Item {
+    /// Tokens through a text model.
+    Text(TextItem),
+    /// Generated images.
+    Image(ImageItem),
+    /// Generated video.
+    Video(VideoItem),
+}
+
+/// Token counts for a text model. The counts are disjoint: cached tokens
+/// are not also counted in `input_tokens`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TextItem {
+    /// The model.
+    pub model: String,
+    /// Uncached input tokens.
+    #[serde(
+        default,
+        alias = "input_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub input_tokens: Option<Quantity>,
+    /// Output tokens.
+    #[serde(
+        default,
+        alias = "output_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output_tokens: Option<Quantity>,
+    /// Input tokens read from the cache.
+    #[serde(
+        default,
+        alias = "cached_input_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cached_input_tokens: Option<Quantity>,
+    /// Input tokens written to the cache.
+    #[serde(
+        default,
+        alias = "cache_write_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_write_tokens: Option<Quantity>,
+}
+
+/// Images from an image model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageItem {
+    /// The model.
+    pub model: String,
+    /// How many images.
+    pub count: Quantity,
+    /// Quality; the model's `default_quality` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    /// Size; the model's `default_size` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+}
+
+/// Seconds of video from a video model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VideoItem {
+    /// The model.
+    pub model: String,
+    /// Requested duration in seconds.
+    pub seconds: Quantity,
+    /// Resolution; the model's `default_resolution` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+    /// Whether the video has generated audio.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audio: bool,
+}
+
+/// An amount that is known exactly or as a `{min, max}` range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// Exactly this much.
+    Exact(Decimal),
+    /// Somewhere from `min` to `max`.
+    Range {
+        /// The least.
+        min: Decimal,
+        /// The most.
+        max: Decimal,
+    },
+}
+
+impl Quantity {
+    /// The low and high ends.
+    pub fn bounds(self) -> (Decimal, Decimal) {
+        match self {
+            Quantity::Exact(v) => (v, v),
+            Quantity::Range { min, max } => (min, max),
+        }
+    }
+}
+
+impl From<u64> for Quantity {
+    fn from(n: u64) -> Self {
+        Quantity::Exact(Decimal::from(n))
+    }
+}
+
+impl From<Decimal> for Quantity {
+    fn from(d: Decimal) -> Self {
+        Quantity::Exact(d)
+    }
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Quantity::Exact(v) => s.collect_str(&normalized(*v)),
+            Quantity::Range { min, max } => {
+                let mut st = s.serialize_struct("Range", 2)?;
+                st.serialize_field("min", &normalized(*min).to_string())?;
+                st.serialize_field("max", &normalized(*max).to_string())?;
+                st.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(QuantityVisitor)
+    }
+}
+
+struct QuantityVisitor;
+
+fn number_error<E: de::Error>(e: NumberError) -> E {
+    match e {
+        NumberError::NotANumber(v) => E::custom(format_args!("`{v}` is not a decimal number")),
+        NumberError::OutOfRange(v) => E::custom(format_args!("`{v}` is out of range")),
+        NumberError::InexactFloat(v) => E::custom(format_args!(
+            "float `{v}` is not exact; write it as a string"
+        )),
+    }
+}
+
+fn scalar<E: de::Error>(v: RawNumber<'_>) -> Result<Decimal, E> {
+    v.to_decimal().map_err(number_error)
+}
+
+impl<'de> Visitor<'de> for QuantityVisitor {
+    type Value = Quantity;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number, a decimal string, or a range `{ min, max }`")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
+        scalar(RawNumber::Int(i128::from(v))).map(Quantity::Exact)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Quantity, E> {
+        scalar(RawNumber::Int(i128::from(v))).map(Quantity::Exact)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
+        scalar(RawNumber::Float(v)).map(Quantity::Exact)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
+        scalar(RawNumber::Str(v)).map(Quantity::Exact)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Quantity, A::Error> {
+        let (mut min, mut max) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "min" => &mut min,
+                "max" => &mut max,
+                other => return Err(de::Error::unknown_field(other, &["min", "max"])),
+            };
+            if slot.is_some() {
+                return Err(de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            *slot = Some(map.next_value::<Quantity>()?);
+        }
+        let exact = |q: Option<Quantity>, name: &'static str| match q {
+            Some(Quantity::Exact(v)) => Ok(v),
+            Some(Quantity::Range { .. }) => {
+                Err(de::Error::custom(format_args!("`{name}` must be a number")))
+            }
+            None => Err(de::Error::missing_field(name)),
+        };
+        Ok(Quantity::Range {
+            min: exact(min, "min")?,
+            max: exact(max, "max")?,
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! Named sources and positions: byte spans turned into line:column at the edge.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// One named text the engine loads: a rate or policy file, or a request.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) name: Arc<str>,
+    pub(crate) text: Arc<str>,
+}
+
+impl Source {
+    pub(crate) fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The location of a byte span of this source.
+    pub(crate) fn locate(&self, span: std::ops::Range<usize>) -> Location {
+        Location::new(&self.name, &self.text, span)
+    }
+
+    /// The text a span covers, or "" when the span is out of range.
+    pub(crate) fn slice(&self, span: std::ops::Range<usize>) -> &str {
+        self.text.get(span).unwrap_or("")
+    }
+}
+
+/// Where something is in a named source: file (or source) name, 1-based line
+/// and column (columns count characters), and the byte span.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Location {
+    file: Arc<str>,
+    line: u32,
+    column: u32,
+    span: std::ops::Range<usize>,
+}
+
+impl Location {
+    pub(crate) fn new(file: &Arc<str>, text: &str, span: std::ops::Range<usize>) -> Self {
+        let start = span.start.min(text.len());
+        let before = text.get(..start).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before.get(line_start..).unwrap_or("").chars().count() + 1;
+        Location {
+            file: Arc::clone(file),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            span,
+        }
+    }
+
+    /// The file or source name.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// 1-based line number.
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// 1-based column, in characters.
+    pub fn column(&self) -> u32 {
+        self.column
+    }
+
+    /// Byte range in the source text.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        self.span.clone()
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_columns_are_one_based_and_count_characters() {
+        let name: Arc<str> = Arc::from("a.toml");
+        let text = "x = 1\né = \"y\" # z\n";
+        assert_eq!(Location::new(&name, text, 0..1).to_string(), "a.toml:1:1");
+        let y = text.find("\"y\"").unwrap_or(0);
+        assert_eq!(
+            Location::new(&name, text, y..y + 3).to_string(),
+            "a.toml:2:5"
+        );
+        // A span past the end clamps instead of panicking.
+        assert_eq!(Location::new(&name, text, 999..1000).line(), 3);
+    }
+}
