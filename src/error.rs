@@ -24,6 +24,8 @@ impl LoadError {
     }
 }
 
+/// One problem per line; the alternate form (`{:#}`) adds each problem's
+/// help on an indented line after it.
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, p) in self.problems.iter().enumerate() {
@@ -31,6 +33,9 @@ impl fmt::Display for LoadError {
                 writeln!(f)?;
             }
             write!(f, "{p}")?;
+            if f.alternate() {
+                write!(f, "\n  help: {}", p.help())?;
+            }
         }
         Ok(())
     }
@@ -279,7 +284,7 @@ impl LoadProblemKind {
             LoadProblemKind::Negative { .. } => {
                 "rates and amounts are credits and cannot be below zero".into()
             }
-            LoadProblemKind::NotPositive { .. } => "use a value of at least 1".into(),
+            LoadProblemKind::NotPositive { .. } => "use a value above zero".into(),
             LoadProblemKind::NotWhole { .. } => "write a whole number, without a fraction".into(),
             LoadProblemKind::TiersNotIncreasing { .. } => {
                 "list tiers in increasing order of `above`, each threshold used once".into()

@@ -67,8 +67,11 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
 }
 
 /// One item of a run, tagged by `kind`.
+///
+/// Read through one flat table (`ItemDoc`) rather than serde's internally
+/// tagged enums, which buffer their content and so lose source positions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
+#[serde(tag = "kind", rename_all = "lowercase", try_from = "ItemDoc")]
 pub enum Item {
     /// Tokens through a text model.
     Text(TextItem),
@@ -76,6 +79,102 @@ pub enum Item {
     Image(ImageItem),
     /// Generated video.
     Video(VideoItem),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ItemKind {
+    Text,
+    Image,
+    Video,
+}
+
+/// Every field any item kind has; `TryFrom` checks they fit the kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ItemDoc {
+    kind: ItemKind,
+    model: String,
+    #[serde(default, alias = "input_tokens")]
+    input_tokens: Option<Quantity>,
+    #[serde(default, alias = "output_tokens")]
+    output_tokens: Option<Quantity>,
+    #[serde(default, alias = "cached_input_tokens")]
+    cached_input_tokens: Option<Quantity>,
+    #[serde(default, alias = "cache_write_tokens")]
+    cache_write_tokens: Option<Quantity>,
+    #[serde(default)]
+    count: Option<Quantity>,
+    #[serde(default)]
+    quality: Option<String>,
+    #[serde(default)]
+    size: Option<String>,
+    #[serde(default)]
+    seconds: Option<Quantity>,
+    #[serde(default)]
+    resolution: Option<String>,
+    #[serde(default)]
+    audio: Option<bool>,
+}
+
+impl TryFrom<ItemDoc> for Item {
+    type Error = String;
+
+    fn try_from(d: ItemDoc) -> Result<Item, String> {
+        let (kind, allowed): (&str, &[&str]) = match d.kind {
+            ItemKind::Text => (
+                "text",
+                &[
+                    "input_tokens",
+                    "output_tokens",
+                    "cached_input_tokens",
+                    "cache_write_tokens",
+                ],
+            ),
+            ItemKind::Image => ("image", &["count", "quality", "size"]),
+            ItemKind::Video => ("video", &["seconds", "resolution", "audio"]),
+        };
+        let present = [
+            ("input_tokens", d.input_tokens.is_some()),
+            ("output_tokens", d.output_tokens.is_some()),
+            ("cached_input_tokens", d.cached_input_tokens.is_some()),
+            ("cache_write_tokens", d.cache_write_tokens.is_some()),
+            ("count", d.count.is_some()),
+            ("quality", d.quality.is_some()),
+            ("size", d.size.is_some()),
+            ("seconds", d.seconds.is_some()),
+            ("resolution", d.resolution.is_some()),
+            ("audio", d.audio.is_some()),
+        ];
+        if let Some((field, _)) = present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
+            return Err(format!(
+                "`{field}` does not apply to a {kind} item (it takes: {})",
+                allowed.join(", ")
+            ));
+        }
+        let missing = |f: &str| format!("missing field `{f}` for a {kind} item");
+        Ok(match d.kind {
+            ItemKind::Text => Item::Text(TextItem {
+                model: d.model,
+                input_tokens: d.input_tokens,
+                output_tokens: d.output_tokens,
+                cached_input_tokens: d.cached_input_tokens,
+                cache_write_tokens: d.cache_write_tokens,
+            }),
+            ItemKind::Image => Item::Image(ImageItem {
+                model: d.model,
+                count: d.count.ok_or_else(|| missing("count"))?,
+                quality: d.quality,
+                size: d.size,
+            }),
+            ItemKind::Video => Item::Video(VideoItem {
+                model: d.model,
+                seconds: d.seconds.ok_or_else(|| missing("seconds"))?,
+                resolution: d.resolution,
+                audio: d.audio.unwrap_or(false),
+            }),
+        })
+    }
 }
 
 /// Token counts for a text model. The counts are disjoint: cached tokens

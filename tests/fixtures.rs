@@ -1,0 +1,147 @@
+//! Data-file corpora, driven by one runner (see tests/fixtures/README.md).
+//!
+//! - `fixtures/estimate/NAME.{toml,json}`: a run estimated against the rates
+//!   in `fixtures/rates/`; the answer is compared with `NAME.expected`
+//!   (pretty JSON of the estimate, or the error text).
+//! - `fixtures/rates-invalid/NAME.toml` or `NAME/` (several files): rate
+//!   sources that must fail to load; the error text is compared with
+//!   `NAME.expected`.
+//!
+//! `TOLLGATE_BLESS=1 cargo test --test fixtures` rewrites the expected files;
+//! review the diff before committing it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use tollgate::{Engine, Run, Sources};
+
+fn dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Compares (or, when blessing, writes) every case; fails once listing all.
+fn check_all(cases: Vec<(PathBuf, String)>) {
+    let bless = std::env::var_os("TOLLGATE_BLESS").is_some();
+    let mut failures = Vec::new();
+    for (expected_path, got) in &cases {
+        if bless {
+            fs::write(expected_path, got).unwrap();
+            continue;
+        }
+        match fs::read_to_string(expected_path) {
+            Ok(want) if &want == got => {}
+            Ok(want) => failures.push(format!(
+                "{}:\n--- expected\n{want}\n--- got\n{got}",
+                expected_path.display()
+            )),
+            Err(_) => failures.push(format!("{}: missing; got\n{got}", expected_path.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn sorted_entries(d: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn estimate_answer(engine: &Engine, path: &Path) -> String {
+    let name = file_name(path);
+    let text = fs::read_to_string(path).unwrap();
+    let run = if name.ends_with(".json") {
+        Run::from_json(&name, &text)
+    } else {
+        Run::from_toml(&name, &text)
+    };
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => return format!("error: {e}\n"),
+    };
+    match engine.estimate(&run) {
+        Ok(estimate) => serde_json::to_string_pretty(&estimate).unwrap() + "\n",
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+#[test]
+fn estimate_corpus() {
+    let engine = Engine::from_rates_dir(dir("rates")).unwrap();
+    let mut cases = Vec::new();
+    let (mut valid, mut invalid) = (0, 0);
+    for path in sorted_entries(&dir("estimate")) {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "toml" && ext != "json" {
+            continue;
+        }
+        let answer = estimate_answer(&engine, &path);
+        if answer.starts_with("error: ") {
+            invalid += 1;
+        } else {
+            valid += 1;
+        }
+        // An `err-` case must fail and any other must succeed, so a case
+        // cannot quietly change sides when expectations are re-blessed.
+        assert_eq!(
+            file_name(&path).starts_with("err-"),
+            answer.starts_with("error: "),
+            "{}: {answer}",
+            path.display()
+        );
+        cases.push((path.with_extension("expected"), answer));
+    }
+    assert!(
+        valid >= 25 && invalid >= 20,
+        "corpus too small: {valid} valid, {invalid} invalid"
+    );
+    check_all(cases);
+}
+
+#[test]
+fn invalid_rates_corpus() {
+    let mut cases = Vec::new();
+    for path in sorted_entries(&dir("rates-invalid")) {
+        let files = if path.is_dir() {
+            sorted_entries(&path)
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect()
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            vec![path.clone()]
+        } else {
+            continue;
+        };
+        let mut sources = Sources::new();
+        for f in &files {
+            let name = if path.is_dir() {
+                format!("{}/{}", file_name(&path), file_name(f))
+            } else {
+                file_name(f)
+            };
+            sources = sources.rates(&name, &fs::read_to_string(f).unwrap());
+        }
+        let got = match Engine::from_sources(sources) {
+            Ok(_) => panic!("{} loaded but must fail", path.display()),
+            Err(e) => format!("{e:#}\n"),
+        };
+        cases.push((path.with_extension("expected"), got));
+    }
+    assert!(cases.len() >= 20, "corpus too small: {}", cases.len());
+    check_all(cases);
+}
