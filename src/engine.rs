@@ -118,7 +118,7 @@ impl Engine {
     }
 
     /// What a run will cost (SPEC §2).
-    pub fn estimate(&self, run: &Run) -> Result<Estimate, EstimateError> {
+    pub fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
         self.rates.estimate(run)
     }
 

@@ -8,7 +8,6 @@ use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use std::fmt;
-use std::sync::Arc;
 
 /// A low and a high amount; equal when every input was exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,18 +24,57 @@ impl Bounds {
     fn exact(v: Decimal) -> Self {
         Bounds { low: v, high: v }
     }
+
+    /// Whether low and high are the very same value. Exact inputs give
+    /// bit-identical ends, so the arithmetic below runs once for them.
+    #[inline(always)]
+    fn is_point(&self) -> bool {
+        self.low.serialize() == self.high.serialize()
+    }
+
+    /// `f` applied to both ends (once when they are the same value).
+    #[inline(always)]
+    fn map<E>(self, f: impl Fn(Decimal) -> Result<Decimal, E>) -> Result<Bounds, E> {
+        let low = f(self.low)?;
+        let high = if self.is_point() { low } else { f(self.high)? };
+        Ok(Bounds { low, high })
+    }
+
+    /// End-wise product.
+    #[inline(always)]
+    fn times(self, rate: Bounds) -> Result<Bounds, Overflow> {
+        if rate.is_point() {
+            return self.map(|q| mul(q, rate.low));
+        }
+        Ok(Bounds {
+            low: mul(self.low, rate.low)?,
+            high: mul(self.high, rate.high)?,
+        })
+    }
+
+    /// End-wise sum.
+    #[inline(always)]
+    fn plus(self, other: Bounds) -> Result<Bounds, Overflow> {
+        if self.is_point() && other.is_point() {
+            return Ok(Bounds::exact(add(self.low, other.low)?));
+        }
+        Ok(Bounds {
+            low: add(self.low, other.low)?,
+            high: add(self.high, other.high)?,
+        })
+    }
 }
 
-/// What a run will cost.
+/// What a run will cost. Names borrow from the [`crate::Engine`] that made
+/// it, so estimating allocates only the list of lines.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub struct Estimate {
+pub struct Estimate<'e> {
     /// `[card] version` of the rates used.
-    #[serde(serialize_with = "serialize_arc_str")]
-    pub rates_version: Arc<str>,
+    pub rates_version: &'e str,
     /// One line per charged component, tool first, then items in order.
-    pub lines: Vec<Line>,
+    pub lines: Vec<Line<'e>>,
     /// The exact sum of the lines.
     pub total: Bounds,
     /// The total rounded per the card: what would be charged.
@@ -46,14 +84,13 @@ pub struct Estimate {
 /// One charged component of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
-pub struct Line {
+pub struct Line<'e> {
     /// Index of the item in the run; `None` for the tool's per-run line.
     pub item: Option<usize>,
     /// What is charged.
     pub kind: LineKind,
     /// The model or tool name.
-    #[serde(serialize_with = "serialize_arc_str")]
-    pub model: Arc<str>,
+    pub model: &'e str,
     /// Which part of the item.
     pub component: Component,
     /// Billed units, after minimums and rounding of batches or seconds.
@@ -140,23 +177,37 @@ impl Serialize for Unit {
     }
 }
 
-fn serialize_arc_str<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(v)
+/// Arithmetic overflow; a zero-sized error keeps the hot path's results
+/// small (an `EstimateError` is large and would be copied on every step).
+struct Overflow;
+
+impl From<Overflow> for Fail {
+    fn from(_: Overflow) -> Self {
+        Box::new(EstimateError::Overflow)
+    }
 }
 
-fn add(a: Decimal, b: Decimal) -> Result<Decimal, EstimateError> {
-    a.checked_add(b).ok_or(EstimateError::Overflow)
+/// The internal error path: boxed, so a `Result` on the hot path stays the
+/// size of its value instead of the size of the largest error variant.
+type Fail = Box<EstimateError>;
+
+#[inline(always)]
+fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    a.checked_add(b).ok_or(Overflow)
 }
 
-fn mul(a: Decimal, b: Decimal) -> Result<Decimal, EstimateError> {
-    a.checked_mul(b).ok_or(EstimateError::Overflow)
+#[inline(always)]
+fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    a.checked_mul(b).ok_or(Overflow)
 }
 
-fn div(a: Decimal, b: Decimal) -> Result<Decimal, EstimateError> {
-    a.checked_div(b).ok_or(EstimateError::Overflow)
+#[inline(always)]
+fn div(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    a.checked_div(b).ok_or(Overflow)
 }
 
 /// Checks a quantity: not negative, whole where asked, min ≤ max.
+#[inline(always)]
 fn bounds(
     q: Quantity,
     item: usize,
@@ -173,11 +224,12 @@ fn bounds(
         if v.is_sign_negative() && !v.is_zero() {
             return Err(bad(QuantityProblem::Negative(v.normalize().to_string())));
         }
-        if whole && !v.fract().is_zero() {
+        // `scale() == 0` is the common whole case and skips the `fract` math.
+        if whole && v.scale() != 0 && !v.fract().is_zero() {
             return Err(bad(QuantityProblem::NotWhole(v.normalize().to_string())));
         }
     }
-    if low > high {
+    if low.serialize() != high.serialize() && low > high {
         let (min, max) = (low.normalize().to_string(), high.normalize().to_string());
         return Err(bad(QuantityProblem::MinAboveMax { min, max }));
     }
@@ -190,23 +242,26 @@ fn known<V>(map: &std::collections::BTreeMap<impl AsRef<str> + Ord, V>) -> Vec<S
 
 impl RateCard {
     /// Estimates a run against these tables.
-    pub(crate) fn estimate(&self, run: &Run) -> Result<Estimate, EstimateError> {
+    pub(crate) fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
+        self.estimate_inner(run).map_err(|e| *e)
+    }
+
+    fn estimate_inner(&self, run: &Run) -> Result<Estimate<'_>, Fail> {
         if run.tool.is_none() && run.items.is_empty() {
-            return Err(EstimateError::EmptyRun);
+            return Err(Box::new(EstimateError::EmptyRun));
         }
         let mut lines = Vec::with_capacity(run.items.len() * 2 + 1);
         if let Some(name) = &run.tool {
-            let tool = self
-                .tools
-                .get(name.as_str())
-                .ok_or_else(|| EstimateError::UnknownTool {
+            let tool = self.tools.get(name.as_str()).ok_or_else(|| {
+                Fail::new(EstimateError::UnknownTool {
                     tool: name.clone(),
                     known: known(&self.tools),
-                })?;
+                })
+            })?;
             lines.push(Line {
                 item: None,
                 kind: LineKind::Tool,
-                model: Arc::clone(&tool.name),
+                model: &tool.name,
                 component: Component::Run,
                 quantity: Bounds::exact(Decimal::ONE),
                 unit: Unit::Run,
@@ -224,66 +279,69 @@ impl RateCard {
         }
         let mut total = Bounds::exact(Decimal::ZERO);
         for l in &lines {
-            total.low = add(total.low, l.low)?;
-            total.high = add(total.high, l.high)?;
+            total = total.plus(Bounds {
+                low: l.low,
+                high: l.high,
+            })?;
         }
-        let charged = Bounds {
-            low: self.rounding.apply(total.low, self.precision),
-            high: self.rounding.apply(total.high, self.precision),
-        };
+        let charged = total.map(|t| Ok::<_, Overflow>(self.rounding.apply(t, self.precision)))?;
         Ok(Estimate {
-            rates_version: Arc::clone(&self.version),
+            rates_version: &self.version,
             lines,
             total,
             charged,
         })
     }
 
-    fn text_lines(
-        &self,
+    fn text_lines<'a>(
+        &'a self,
         item: usize,
         t: &TextItem,
-        lines: &mut Vec<Line>,
-    ) -> Result<(), EstimateError> {
-        let model = self
-            .text
-            .get(t.model.as_str())
-            .ok_or_else(|| EstimateError::UnknownModel {
+        lines: &mut Vec<Line<'a>>,
+    ) -> Result<(), Fail> {
+        let model = self.text.get(t.model.as_str()).ok_or_else(|| {
+            Fail::new(EstimateError::UnknownModel {
                 item,
                 kind: "text",
                 model: t.model.clone(),
                 known: known(&self.text),
-            })?;
+            })
+        })?;
         let parts = [
-            (Component::Input, "input_tokens", t.input_tokens),
+            (Component::Input, "input_tokens", &t.input_tokens),
             (
                 Component::CachedInput,
                 "cached_input_tokens",
-                t.cached_input_tokens,
+                &t.cached_input_tokens,
             ),
             (
                 Component::CacheWrite,
                 "cache_write_tokens",
-                t.cache_write_tokens,
+                &t.cache_write_tokens,
             ),
-            (Component::Output, "output_tokens", t.output_tokens),
+            (Component::Output, "output_tokens", &t.output_tokens),
         ];
         let mut tokens = [None; 4];
-        let (mut prompt_low, mut prompt_high) = (Decimal::ZERO, Decimal::ZERO);
-        for (slot, (component, field, q)) in tokens.iter_mut().zip(parts) {
+        for (slot, (_, field, q)) in tokens.iter_mut().zip(&parts) {
             if let Some(q) = q {
-                let (low, high) = bounds(q, item, field, true)?;
-                if component != Component::Output {
-                    prompt_low = add(prompt_low, low)?;
-                    prompt_high = add(prompt_high, high)?;
-                }
-                *slot = Some((low, high));
+                *slot = Some(bounds(*q, item, field, true)?);
             }
         }
         if tokens.iter().all(Option::is_none) {
-            return Err(EstimateError::NoTokens { item });
+            return Err(Box::new(EstimateError::NoTokens { item }));
         }
-        let (rates_low, rates_high) = (model.rates_for(prompt_low), model.rates_for(prompt_high));
+        // The tier follows the prompt size (every input component); a model
+        // without tiers skips summing it.
+        let (rates_low, rates_high) = if model.tiers.is_empty() {
+            (&model.base, &model.base)
+        } else {
+            let (mut low, mut high) = (Decimal::ZERO, Decimal::ZERO);
+            for (l, h) in tokens.iter().take(3).flatten() {
+                low = add(low, *l)?;
+                high = add(high, *h)?;
+            }
+            (model.rates_for(low), model.rates_for(high))
+        };
         for ((component, _, _), slot) in parts.iter().zip(tokens) {
             let Some((low, high)) = slot else { continue };
             let pick = |r: &crate::rates::TextRates| match component {
@@ -292,44 +350,41 @@ impl RateCard {
                 Component::CacheWrite => r.cache_write,
                 _ => r.output,
             };
-            let quantity = Bounds {
-                low: batches(model, low)?,
-                high: batches(model, high)?,
-            };
+            let quantity = Bounds { low, high }.map(|t| batches(model, t))?;
             let rate = Bounds {
                 low: pick(rates_low),
                 high: pick(rates_high),
             };
+            let amount = quantity.times(rate)?;
             lines.push(Line {
                 item: Some(item),
                 kind: LineKind::Text,
-                model: Arc::clone(&model.name),
+                model: &model.name,
                 component: *component,
                 quantity,
                 unit: Unit::Tokens(model.batch_tokens),
                 rate,
-                low: mul(quantity.low, rate.low)?,
-                high: mul(quantity.high, rate.high)?,
+                low: amount.low,
+                high: amount.high,
             });
         }
         Ok(())
     }
 
-    fn image_lines(
-        &self,
+    fn image_lines<'a>(
+        &'a self,
         item: usize,
         m: &ImageItem,
-        lines: &mut Vec<Line>,
-    ) -> Result<(), EstimateError> {
-        let model =
-            self.image
-                .get(m.model.as_str())
-                .ok_or_else(|| EstimateError::UnknownModel {
-                    item,
-                    kind: "image",
-                    model: m.model.clone(),
-                    known: known(&self.image),
-                })?;
+        lines: &mut Vec<Line<'a>>,
+    ) -> Result<(), Fail> {
+        let model = self.image.get(m.model.as_str()).ok_or_else(|| {
+            Fail::new(EstimateError::UnknownModel {
+                item,
+                kind: "image",
+                model: m.model.clone(),
+                known: known(&self.image),
+            })
+        })?;
         let quality = choose(
             item,
             &model.name,
@@ -338,15 +393,14 @@ impl RateCard {
             model.default_quality.as_ref(),
             &model.per_asset,
         )?;
-        let sizes = model
-            .per_asset
-            .get(quality)
-            .ok_or_else(|| EstimateError::UnknownQuality {
+        let sizes = model.per_asset.get(quality).ok_or_else(|| {
+            Fail::new(EstimateError::UnknownQuality {
                 item,
                 model: m.model.clone(),
                 quality: quality.clone(),
                 known: known(&model.per_asset),
-            })?;
+            })
+        })?;
         let size = choose(
             item,
             &model.name,
@@ -355,43 +409,46 @@ impl RateCard {
             model.default_size.as_ref(),
             sizes,
         )?;
-        let rate = *sizes.get(size).ok_or_else(|| EstimateError::UnknownSize {
-            item,
-            model: m.model.clone(),
-            quality: quality.clone(),
-            size: size.clone(),
-            known: known(sizes),
+        let rate = *sizes.get(size).ok_or_else(|| {
+            Fail::new(EstimateError::UnknownSize {
+                item,
+                model: m.model.clone(),
+                quality: quality.clone(),
+                size: size.clone(),
+                known: known(sizes),
+            })
         })?;
         let (low, high) = bounds(m.count, item, "count", true)?;
+        let quantity = Bounds { low, high };
+        let amount = quantity.times(Bounds::exact(rate))?;
         lines.push(Line {
             item: Some(item),
             kind: LineKind::Image,
-            model: Arc::clone(&model.name),
+            model: &model.name,
             component: Component::Images,
-            quantity: Bounds { low, high },
+            quantity,
             unit: Unit::Image,
             rate: Bounds::exact(rate),
-            low: mul(low, rate)?,
-            high: mul(high, rate)?,
+            low: amount.low,
+            high: amount.high,
         });
         Ok(())
     }
 
-    fn video_lines(
-        &self,
+    fn video_lines<'a>(
+        &'a self,
         item: usize,
         v: &VideoItem,
-        lines: &mut Vec<Line>,
-    ) -> Result<(), EstimateError> {
-        let model =
-            self.video
-                .get(v.model.as_str())
-                .ok_or_else(|| EstimateError::UnknownModel {
-                    item,
-                    kind: "video",
-                    model: v.model.clone(),
-                    known: known(&self.video),
-                })?;
+        lines: &mut Vec<Line<'a>>,
+    ) -> Result<(), Fail> {
+        let model = self.video.get(v.model.as_str()).ok_or_else(|| {
+            Fail::new(EstimateError::UnknownModel {
+                item,
+                kind: "video",
+                model: v.model.clone(),
+                known: known(&self.video),
+            })
+        })?;
         let resolution = choose(
             item,
             &model.name,
@@ -400,50 +457,46 @@ impl RateCard {
             model.default_resolution.as_ref(),
             &model.per_second,
         )?;
-        let rate =
-            *model
-                .per_second
-                .get(resolution)
-                .ok_or_else(|| EstimateError::UnknownResolution {
-                    item,
-                    model: v.model.clone(),
-                    resolution: resolution.clone(),
-                    known: known(&model.per_second),
-                })?;
+        let rate = *model.per_second.get(resolution).ok_or_else(|| {
+            Fail::new(EstimateError::UnknownResolution {
+                item,
+                model: v.model.clone(),
+                resolution: resolution.clone(),
+                known: known(&model.per_second),
+            })
+        })?;
         let audio = match (v.audio, model.audio_per_second) {
             (false, _) => None,
             (true, Some(a)) => Some(a),
             (true, None) => {
-                return Err(EstimateError::NoAudio {
+                return Err(Box::new(EstimateError::NoAudio {
                     item,
                     model: v.model.clone(),
-                })
+                }))
             }
         };
         let (low, high) = bounds(v.seconds, item, "seconds", false)?;
-        let billed = |s: Decimal| -> Result<Decimal, EstimateError> {
+        let billed = |s: Decimal| -> Result<Decimal, Overflow> {
             let s = s.max(model.min_seconds);
             match model.increment_seconds {
                 Some(inc) => mul(div(s, inc)?.ceil(), inc),
                 None => Ok(s),
             }
         };
-        let quantity = Bounds {
-            low: billed(low)?,
-            high: billed(high)?,
-        };
+        let quantity = Bounds { low, high }.map(billed)?;
         for (component, rate) in [(Component::Video, Some(rate)), (Component::Audio, audio)] {
             let Some(rate) = rate else { continue };
+            let amount = quantity.times(Bounds::exact(rate))?;
             lines.push(Line {
                 item: Some(item),
                 kind: LineKind::Video,
-                model: Arc::clone(&model.name),
+                model: &model.name,
                 component,
                 quantity,
                 unit: Unit::Second,
                 rate: Bounds::exact(rate),
-                low: mul(quantity.low, rate)?,
-                high: mul(quantity.high, rate)?,
+                low: amount.low,
+                high: amount.high,
             });
         }
         Ok(())
@@ -452,8 +505,13 @@ impl RateCard {
 
 /// Billed batches for a token count: prorated, or whole batches when the
 /// model charges a started batch in full.
-fn batches(model: &TextModel, tokens: Decimal) -> Result<Decimal, EstimateError> {
-    let b = div(tokens, model.batch)?;
+#[inline(always)]
+fn batches(model: &TextModel, tokens: Decimal) -> Result<Decimal, Overflow> {
+    // Multiplying by an exact reciprocal is several times cheaper than dividing.
+    let b = match model.per_token {
+        Some(inv) => mul(tokens, inv)?,
+        None => div(tokens, model.batch)?,
+    };
     Ok(if model.round_up { b.ceil() } else { b })
 }
 
@@ -465,13 +523,13 @@ fn choose<'a, V>(
     asked: Option<&'a String>,
     default: Option<&'a String>,
     options: &std::collections::BTreeMap<String, V>,
-) -> Result<&'a String, EstimateError> {
-    asked
-        .or(default)
-        .ok_or_else(|| EstimateError::MissingChoice {
+) -> Result<&'a String, Fail> {
+    asked.or(default).ok_or_else(|| {
+        Fail::new(EstimateError::MissingChoice {
             item,
             model: model.to_string(),
             what,
             known: known(options),
         })
+    })
 }

@@ -186,7 +186,11 @@ impl Rounding {
     }
 
     /// Rounds to `precision` decimal places.
+    #[inline]
     pub(crate) fn apply(self, d: Decimal, precision: u32) -> Decimal {
+        if d.scale() <= precision {
+            return d; // already within precision: nothing to round
+        }
         d.round_dp_with_strategy(precision, self.strategy())
     }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::panic)] // test code: a failure should stop the test loudly
+
 //! Data-file corpora, driven by one runner (see tests/fixtures/README.md).
 //!
 //! - `fixtures/estimate/NAME.{toml,json}`: a run estimated against the rates

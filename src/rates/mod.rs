@@ -42,6 +42,8 @@ pub(crate) struct TextModel {
     pub(crate) label: String,
     pub(crate) batch: Decimal,
     pub(crate) batch_tokens: u64,
+    /// `1 / batch` when that is an exact decimal (batch = 2^a · 5^b).
+    pub(crate) per_token: Option<Decimal>,
     pub(crate) round_up: bool,
     pub(crate) base: TextRates,
     /// Sorted by threshold; each entry fully resolved.
@@ -330,12 +332,28 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
     Some(TextModel {
         label: m.label.clone().unwrap_or_else(|| name.to_string()),
         name,
+        per_token: exact_reciprocal(batch_tokens),
         batch,
         batch_tokens,
         round_up: m.partial_batch == PartialBatch::RoundUp,
         base,
         tiers,
     })
+}
+
+/// `1 / n` as an exact decimal, when it has one within 28 places.
+fn exact_reciprocal(n: u64) -> Option<Decimal> {
+    let mut rest = n;
+    for p in [2, 5] {
+        while rest % p == 0 {
+            rest /= p;
+        }
+    }
+    if rest != 1 {
+        return None;
+    }
+    let inv = Decimal::ONE.checked_div(Decimal::from(n))?;
+    (inv.checked_mul(Decimal::from(n)) == Some(Decimal::ONE)).then_some(inv)
 }
 
 type TierValues = (
@@ -484,4 +502,19 @@ fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<Vi
         increment_seconds,
         audio_per_second,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_reciprocal;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn reciprocals_only_when_exact() {
+        assert_eq!(exact_reciprocal(1000), Some(Decimal::new(1, 3)));
+        assert_eq!(exact_reciprocal(1), Some(Decimal::ONE));
+        assert_eq!(exact_reciprocal(64), Some(Decimal::new(15625, 6)));
+        assert_eq!(exact_reciprocal(3), None);
+        assert_eq!(exact_reciprocal(1_000_000), Some(Decimal::new(1, 6)));
+    }
 }

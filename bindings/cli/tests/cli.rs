@@ -1,0 +1,107 @@
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test code
+
+//! The command line end to end: output, exit codes and stderr (SPEC §5).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tollgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tollgate")).current_dir(root()).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn estimate_prints_lines_total_and_charged() {
+    let out = tollgate(&["estimate", "examples/storyboard.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("Estimate (rates 2026-04-18)"), "{s}");
+    assert!(s.contains("charged  155.05 – 159.05 credits"), "{s}");
+    assert!(s.contains("gpt-image-1"), "{s}");
+}
+
+#[test]
+fn estimate_json_is_the_library_answer() {
+    let out = tollgate(&["estimate", "examples/storyboard.toml", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let engine = tollgate::Engine::embedded().unwrap();
+    let run_text = std::fs::read_to_string(root().join("examples/storyboard.toml")).unwrap();
+    let run = tollgate::Run::from_toml("storyboard.toml", &run_text).unwrap();
+    let want = serde_json::to_string_pretty(&engine.estimate(&run).unwrap()).unwrap() + "\n";
+    assert_eq!(text(&out.stdout), want);
+}
+
+#[test]
+fn bad_run_exits_2_with_position_on_stderr() {
+    let dir = std::env::temp_dir().join(format!("tollgate-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("bad.toml");
+    std::fs::write(&run, "[[items]]\nkind = \"text\"\nmodel = \"gpt-4o\"\ninput_tokens = \"many\"\n").unwrap();
+    let out = tollgate(&["estimate", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: ") && err.contains("bad.toml:4:16: `many` is not a decimal number"), "{err}");
+
+    std::fs::write(&run, "[[items]]\nkind = \"text\"\nmodel = \"gpt-5o\"\ninput_tokens = 1\n").unwrap();
+    let out = tollgate(&["estimate", run.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown text model `gpt-5o` (known: claude-3.5-haiku,"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_rates_folder_lists_every_problem_with_help() {
+    let out = tollgate(&["estimate", "examples/storyboard.toml", "--rates", "tests/fixtures/rates-invalid/duplicate-across-files"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("b.toml:4:7: text model `gpt-4o` is defined twice (first at "), "{err}");
+    assert!(err.contains("  help: rename or remove one of the two definitions"), "{err}");
+
+    let out = tollgate(&["rates", "--rates", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read `no/such/dir`"));
+}
+
+#[test]
+fn rates_by_kind_as_tables_and_json() {
+    let out = tollgate(&["rates", "video"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(s.contains("Video — credits per second") && s.contains("sora-2"), "{s}");
+    assert!(!s.contains("Text —"), "{s}");
+
+    let out = tollgate(&["rates", "tools", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ratesVersion"], "2026-04-18");
+    assert!(v["text"].as_array().unwrap().is_empty());
+    assert!(v["tools"].as_array().unwrap().iter().any(|t| t["tool"] == "storyboard" && t["perRun"] == "5"));
+}
+
+#[test]
+fn estimate_reads_json_from_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["estimate", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"items":[{"kind":"image","model":"dall-e-3","count":2,"quality":"hd"}]}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"]["low"], "16");
+}
