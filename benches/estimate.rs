@@ -28,15 +28,9 @@ fn benches(c: &mut Criterion) {
     let mixed = run(include_str!("../examples/storyboard.toml"));
     assert_eq!(mixed.items.len(), 3);
 
-    c.bench_function("estimate/text_item", |b| {
-        b.iter(|| engine.estimate(black_box(&text)))
-    });
-    c.bench_function("estimate/three_item_run", |b| {
-        b.iter(|| engine.estimate(black_box(&mixed)))
-    });
-    c.bench_function("load/shipped_rates", |b| {
-        b.iter(|| Engine::from_sources(black_box(Sources::embedded())))
-    });
+    c.bench_function("estimate/text_item", |b| b.iter(|| engine.estimate(black_box(&text))));
+    c.bench_function("estimate/three_item_run", |b| b.iter(|| engine.estimate(black_box(&mixed))));
+    c.bench_function("load/shipped_rates", |b| b.iter(|| Engine::from_sources(black_box(Sources::embedded()))));
 }
 
 criterion_group!(estimate, benches);

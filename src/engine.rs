@@ -1,10 +1,16 @@
 //! The engine: built once from sources, immutable, `Send + Sync`.
 
-use crate::error::{EstimateError, LoadError, LoadProblem, LoadProblemKind};
+use crate::checks::{BillingView, LimitCheck, Quote, TopUpQuote};
+use crate::error::{
+    AuthorizeError, EstimateError, LimitError, LoadError, LoadProblem, LoadProblemKind, QuoteError, TopUpError,
+};
 use crate::estimate::Estimate;
+use crate::policy::{Decision, PolicySet, PolicySheet};
 use crate::rates::{RateCard, RateSheet};
+use crate::request::{Context, Org, QuoteRequest};
 use crate::run::Run;
 use crate::source::Source;
+use rust_decimal::Decimal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -17,12 +23,17 @@ const EMBEDDED_RATES: &[(&str, &str)] = &[
     ("video.toml", include_str!("../rates/video.toml")),
 ];
 
+/// The shipped `policies/`, compiled in.
+const EMBEDDED_POLICIES: &[(&str, &str)] =
+    &[("plans.toml", include_str!("../policies/plans.toml")), ("roles.toml", include_str!("../policies/roles.toml"))];
+
 /// The named texts an [`Engine`] is built from.
 ///
 /// Sources are read in file-name order, whatever order they were added in.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     rates: Vec<Source>,
+    policies: Vec<Source>,
 }
 
 impl Sources {
@@ -34,10 +45,8 @@ impl Sources {
     /// The shipped defaults, compiled into the library.
     pub fn embedded() -> Self {
         Sources {
-            rates: EMBEDDED_RATES
-                .iter()
-                .map(|(n, t)| Source::new(*n, *t))
-                .collect(),
+            rates: EMBEDDED_RATES.iter().map(|(n, t)| Source::new(*n, *t)).collect(),
+            policies: EMBEDDED_POLICIES.iter().map(|(n, t)| Source::new(*n, *t)).collect(),
         }
     }
 
@@ -53,6 +62,18 @@ impl Sources {
         Ok(self)
     }
 
+    /// Adds one policy file's text under `name` (used in error positions).
+    pub fn policies(mut self, name: &str, text: &str) -> Self {
+        self.policies.push(Source::new(name, text));
+        self
+    }
+
+    /// Replaces the policy sources with every `*.toml` file of a folder.
+    pub fn policies_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, LoadError> {
+        self.policies = read_dir(dir.as_ref())?;
+        Ok(self)
+    }
+
     fn sorted(mut list: Vec<Source>) -> Vec<Source> {
         list.sort_by(|a, b| a.name.cmp(&b.name));
         list
@@ -62,10 +83,7 @@ impl Sources {
 /// Every `*.toml` of a folder, sorted by file name.
 fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
     let io = |path: &Path, e: std::io::Error| {
-        let kind = LoadProblemKind::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
+        let kind = LoadProblemKind::Io { path: path.display().to_string(), reason: e.to_string() };
         LoadError::new(vec![LoadProblem::new(kind, None)])
     };
     let mut paths = Vec::new();
@@ -76,9 +94,7 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
         }
     }
     if paths.is_empty() {
-        let kind = LoadProblemKind::EmptyFolder {
-            path: dir.display().to_string(),
-        };
+        let kind = LoadProblemKind::EmptyFolder { path: dir.display().to_string() };
         return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
     }
     paths.sort();
@@ -96,6 +112,7 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
 #[derive(Debug, Clone)]
 pub struct Engine {
     rates: Arc<RateCard>,
+    policies: Arc<PolicySet>,
 }
 
 impl Engine {
@@ -104,15 +121,25 @@ impl Engine {
         Engine::from_sources(Sources::embedded())
     }
 
-    /// An engine on the given sources. Fails with every problem found.
+    /// An engine on the given sources. Fails with every problem found in
+    /// rates and policies alike.
     pub fn from_sources(sources: Sources) -> Result<Engine, LoadError> {
-        let rates = crate::rates::load(&Sources::sorted(sources.rates))?;
-        Ok(Engine {
-            rates: Arc::new(rates),
-        })
+        let rates = crate::rates::load(&Sources::sorted(sources.rates));
+        let policies = crate::policy::load(&Sources::sorted(sources.policies));
+        match (rates, policies) {
+            (Ok(rates), Ok(policies)) => Ok(Engine { rates: Arc::new(rates), policies: Arc::new(policies) }),
+            (Err(a), Err(b)) => Err(a.merge(b)),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
     }
 
-    /// An engine on the `*.toml` files of a rates folder.
+    /// An engine on the `*.toml` files of a rates folder and a policies folder.
+    pub fn from_dirs(rates: impl AsRef<Path>, policies: impl AsRef<Path>) -> Result<Engine, LoadError> {
+        Engine::from_sources(Sources::new().rates_dir(rates)?.policies_dir(policies)?)
+    }
+
+    /// An engine on the `*.toml` files of a rates folder, with no policies
+    /// (estimates only; every authorization names an unknown role).
     pub fn from_rates_dir(rates: impl AsRef<Path>) -> Result<Engine, LoadError> {
         Engine::from_sources(Sources::new().rates_dir(rates)?)
     }
@@ -120,6 +147,37 @@ impl Engine {
     /// What a run will cost (SPEC §2).
     pub fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
         self.rates.estimate(run)
+    }
+
+    /// May `role` do `action`, given the context (SPEC §4.1)?
+    pub fn authorize(&self, role: &str, action: &str, context: &Context) -> Result<Decision<'_>, AuthorizeError> {
+        self.policies.authorize(role, action, context)
+    }
+
+    /// Does the organization's plan allow `adding` more of `limit` (SPEC §4.2)?
+    pub fn check_limit(&self, org: &Org, limit: &str, adding: Decimal) -> Result<LimitCheck<'_>, LimitError> {
+        self.policies.check_limit(org, limit, adding)
+    }
+
+    /// The top-up that sells at least `credits`, in whole blocks (SPEC §4.4).
+    pub fn quote_top_up(&self, org: &Org, credits: Decimal) -> Result<TopUpQuote, TopUpError> {
+        self.policies.quote_top_up(org, credits)
+    }
+
+    /// The pre-checkout quote: estimate, permission, plan rules and
+    /// affordability, with every reason for a denial (SPEC §4.5).
+    pub fn quote(&self, request: &QuoteRequest) -> Result<Quote<'_>, QuoteError> {
+        crate::checks::quote(&self.rates, &self.policies, request)
+    }
+
+    /// What `role` may see and do on the organization's billing page (SPEC §4.6).
+    pub fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
+        self.policies.visible_billing(role, org)
+    }
+
+    /// The loaded roles, actions, rules and plans.
+    pub fn policy_sheet(&self) -> PolicySheet<'_> {
+        self.policies.sheet()
     }
 
     /// Every rate, as reference tables.
@@ -142,6 +200,19 @@ mod tests {
             .collect();
         on_disk.sort();
         let embedded: Vec<&str> = EMBEDDED_RATES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
+    fn embedded_list_matches_the_policies_folder() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<&str> = EMBEDDED_POLICIES.iter().map(|(n, _)| *n).collect();
         assert_eq!(on_disk, embedded);
     }
 

@@ -18,6 +18,12 @@ impl LoadError {
         LoadError { problems }
     }
 
+    /// Both errors' problems, this one's first.
+    pub(crate) fn merge(mut self, other: LoadError) -> LoadError {
+        self.problems.extend(other.problems);
+        self
+    }
+
     /// Every problem found, in source order (file name, then position).
     pub fn problems(&self) -> &[LoadProblem] {
         &self.problems
@@ -223,6 +229,60 @@ pub enum LoadProblemKind {
         /// Which table.
         what: &'static str,
     },
+    /// A reference to a name that is not defined.
+    #[error("unknown {what} `{name}` (known: {})", list(.known))]
+    UnknownName {
+        /// `role`, `action`, `attribute`, `plan`, `feature`.
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// What is defined, sorted.
+        known: Vec<String>,
+    },
+    /// Roles that inherit from each other in a circle.
+    #[error("role inheritance cycle: {}", .cycle.join(" -> "))]
+    InheritanceCycle {
+        /// The roles around the cycle, the first repeated at the end.
+        cycle: Vec<String>,
+    },
+    /// An action glob that matches no action.
+    #[error("`{pattern}` matches no action")]
+    GlobMatchesNothing {
+        /// The glob.
+        pattern: String,
+    },
+    /// A `when` condition that cannot be evaluated as written.
+    #[error("{reason}")]
+    BadCondition {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A plan that leaves out a limit another plan states.
+    #[error("plan `{plan}` does not state limit `{limit}` (stated by plan `{stated_by}`)")]
+    MissingLimit {
+        /// The plan.
+        plan: String,
+        /// The limit.
+        limit: String,
+        /// A plan that states it.
+        stated_by: String,
+    },
+    /// A limit that is neither a count nor `"unlimited"`.
+    #[error("limit `{limit}` must be a whole number of zero or more, or \"unlimited\" (got {value})")]
+    BadLimit {
+        /// The limit.
+        limit: String,
+        /// The value as written.
+        value: String,
+    },
+    /// A minimum above its maximum.
+    #[error("`min` ({min}) is above `max` ({max})")]
+    MinAboveMax {
+        /// The minimum.
+        min: i64,
+        /// The maximum.
+        max: i64,
+    },
     /// A name that is empty or has characters names may not hold.
     #[error("{what} name `{name}` is not allowed")]
     BadName {
@@ -256,6 +316,13 @@ impl LoadProblemKind {
             LoadProblemKind::DefaultSizeNotPriced { .. } => "default_size_not_priced",
             LoadProblemKind::Empty { .. } => "empty",
             LoadProblemKind::BadName { .. } => "bad_name",
+            LoadProblemKind::UnknownName { .. } => "unknown_name",
+            LoadProblemKind::InheritanceCycle { .. } => "inheritance_cycle",
+            LoadProblemKind::GlobMatchesNothing { .. } => "glob_matches_nothing",
+            LoadProblemKind::BadCondition { .. } => "bad_condition",
+            LoadProblemKind::MissingLimit { .. } => "missing_limit",
+            LoadProblemKind::BadLimit { .. } => "bad_limit",
+            LoadProblemKind::MinAboveMax { .. } => "min_above_max",
         }
     }
 
@@ -263,27 +330,16 @@ impl LoadProblemKind {
     pub fn help(&self) -> String {
         match self {
             LoadProblemKind::Io { .. } => "check the path and its permissions".into(),
-            LoadProblemKind::EmptyFolder { .. } => {
-                "point at the folder that holds the `.toml` files".into()
-            }
-            LoadProblemKind::Syntax { .. } => {
-                "see the file format in the SPEC (rates §1, policies §3)".into()
-            }
+            LoadProblemKind::EmptyFolder { .. } => "point at the folder that holds the `.toml` files".into(),
+            LoadProblemKind::Syntax { .. } => "see the file format in the SPEC (rates §1, policies §3)".into(),
             LoadProblemKind::NotANumber { .. } => {
-                "write decimals as strings of digits with an optional point, such as \"0.25\""
-                    .into()
+                "write decimals as strings of digits with an optional point, such as \"0.25\"".into()
             }
-            LoadProblemKind::OutOfRange { .. } => {
-                "decimals hold at most 28 significant digits".into()
-            }
+            LoadProblemKind::OutOfRange { .. } => "decimals hold at most 28 significant digits".into(),
             LoadProblemKind::InexactFloat { literal } => {
-                format!(
-                    "a float cannot hold this value exactly; write it as a string: \"{literal}\""
-                )
+                format!("a float cannot hold this value exactly; write it as a string: \"{literal}\"")
             }
-            LoadProblemKind::Negative { .. } => {
-                "rates and amounts are credits and cannot be below zero".into()
-            }
+            LoadProblemKind::Negative { .. } => "rates and amounts are credits and cannot be below zero".into(),
             LoadProblemKind::NotPositive { .. } => "use a value above zero".into(),
             LoadProblemKind::NotWhole { .. } => "write a whole number, without a fraction".into(),
             LoadProblemKind::TiersNotIncreasing { .. } => {
@@ -292,26 +348,36 @@ impl LoadProblemKind {
             LoadProblemKind::TierLowersRate { .. } => {
                 "a higher tier must not be cheaper: more tokens would cost less".into()
             }
-            LoadProblemKind::Duplicate { .. } => {
-                "rename or remove one of the two definitions".into()
-            }
+            LoadProblemKind::Duplicate { .. } => "rename or remove one of the two definitions".into(),
             LoadProblemKind::MissingCard => {
                 "add `[card]` with `version`, `precision` and `rounding` to one rate file".into()
             }
-            LoadProblemKind::DuplicateCard { .. } => {
-                "keep `[card]` in exactly one rate file".into()
-            }
-            LoadProblemKind::BadPrecision { .. } => {
-                "precision is the decimal places of a charged amount".into()
-            }
+            LoadProblemKind::DuplicateCard { .. } => "keep `[card]` in exactly one rate file".into(),
+            LoadProblemKind::BadPrecision { .. } => "precision is the decimal places of a charged amount".into(),
             LoadProblemKind::UnknownDefault { .. } => "name one of the defined entries".into(),
             LoadProblemKind::DefaultSizeNotPriced { .. } => {
                 "price the default size at every quality, or drop `default_size`".into()
             }
             LoadProblemKind::Empty { .. } => "define at least one entry".into(),
-            LoadProblemKind::BadName { .. } => {
-                "names are non-empty and hold no spaces or control characters".into()
+            LoadProblemKind::BadName { .. } => "names are non-empty and hold no spaces or control characters".into(),
+            LoadProblemKind::UnknownName { what, .. } => {
+                format!("define the {what} or use one of the known names")
             }
+            LoadProblemKind::InheritanceCycle { .. } => {
+                "a role inherits the rules of the roles it names; break the circle".into()
+            }
+            LoadProblemKind::GlobMatchesNothing { .. } => {
+                "`prefix.*` covers the actions below `prefix`; declare them in `[actions]`".into()
+            }
+            LoadProblemKind::BadCondition { .. } => {
+                "a condition is `{ attr = \"name\", OP = value }` with one of eq, ne, in, gt, gte, lt, lte, exists"
+                    .into()
+            }
+            LoadProblemKind::MissingLimit { .. } => {
+                "every plan states every limit; write \"unlimited\" for no limit".into()
+            }
+            LoadProblemKind::BadLimit { .. } => "write a count such as 3, or \"unlimited\"".into(),
+            LoadProblemKind::MinAboveMax { .. } => "the smallest top-up cannot exceed the largest".into(),
         }
     }
 }
@@ -495,5 +561,196 @@ pub(crate) fn list(items: &[String]) -> String {
         "none".to_string()
     } else {
         items.join(", ")
+    }
+}
+
+/// An authorization request named something the policies do not define.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizeError {
+    /// A role the policies do not define.
+    #[error("unknown role `{role}` (known: {})", list(.known))]
+    UnknownRole {
+        /// The role asked for.
+        role: String,
+        /// The roles, sorted.
+        known: Vec<String>,
+    },
+    /// An action outside the vocabulary.
+    #[error("unknown action `{action}` (known: {})", list(.known))]
+    UnknownAction {
+        /// The action asked for.
+        action: String,
+        /// The actions, sorted.
+        known: Vec<String>,
+    },
+    /// A context attribute the policies do not declare.
+    #[error("unknown context attribute `{attr}` (declared: {})", list(.known))]
+    UnknownAttribute {
+        /// The attribute given.
+        attr: String,
+        /// The declared attributes, sorted.
+        known: Vec<String>,
+    },
+}
+
+impl AuthorizeError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthorizeError::UnknownRole { .. } => "unknown_role",
+            AuthorizeError::UnknownAction { .. } => "unknown_action",
+            AuthorizeError::UnknownAttribute { .. } => "unknown_attribute",
+        }
+    }
+}
+
+/// A limit check could not be answered.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// The organization's plan is not defined.
+    #[error("unknown plan `{plan}` (known: {})", list(.known))]
+    UnknownPlan {
+        /// The plan named by the organization.
+        plan: String,
+        /// The plans, sorted.
+        known: Vec<String>,
+    },
+    /// A limit no plan states.
+    #[error("unknown limit `{limit}` (known: {})", list(.known))]
+    UnknownLimit {
+        /// The limit asked for.
+        limit: String,
+        /// The limits, sorted.
+        known: Vec<String>,
+    },
+    /// The usage counter the check needs is missing from the state.
+    #[error("the organization's usage lacks the counter `{counter}`; it is never read as zero")]
+    MissingCounter {
+        /// The counter.
+        counter: String,
+    },
+    /// A count that is negative or fractional.
+    #[error("`{field}` must be a whole number of zero or more (got `{value}`)")]
+    BadCount {
+        /// Which value.
+        field: String,
+        /// The value.
+        value: String,
+    },
+}
+
+impl LimitError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LimitError::UnknownPlan { .. } => "unknown_plan",
+            LimitError::UnknownLimit { .. } => "unknown_limit",
+            LimitError::MissingCounter { .. } => "missing_counter",
+            LimitError::BadCount { .. } => "bad_count",
+        }
+    }
+}
+
+/// A top-up could not be quoted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TopUpError {
+    /// The organization's plan is not defined.
+    #[error("unknown plan `{plan}` (known: {})", list(.known))]
+    UnknownPlan {
+        /// The plan.
+        plan: String,
+        /// The plans, sorted.
+        known: Vec<String>,
+    },
+    /// The plan sells no top-ups.
+    #[error("plan `{plan}` does not sell top-ups")]
+    NotSold {
+        /// The plan.
+        plan: String,
+    },
+    /// Fewer credits than the smallest top-up.
+    #[error("{credits} credits is below the minimum top-up of {min}")]
+    BelowMinimum {
+        /// Credits asked for.
+        credits: String,
+        /// The minimum.
+        min: u64,
+    },
+    /// More credits than the largest top-up.
+    #[error("{credits} credits is above the maximum top-up of {max}")]
+    AboveMaximum {
+        /// Credits asked for (after rounding up to blocks).
+        credits: String,
+        /// The maximum.
+        max: u64,
+    },
+    /// Zero or negative credits.
+    #[error("credits wanted must be above zero (got `{credits}`)")]
+    NotPositive {
+        /// Credits asked for.
+        credits: String,
+    },
+    /// A result beyond the decimal range.
+    #[error("the top-up price overflows the decimal range")]
+    Overflow,
+}
+
+impl TopUpError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TopUpError::UnknownPlan { .. } => "unknown_plan",
+            TopUpError::NotSold { .. } => "top_up_not_sold",
+            TopUpError::BelowMinimum { .. } => "below_minimum",
+            TopUpError::AboveMaximum { .. } => "above_maximum",
+            TopUpError::NotPositive { .. } => "not_positive",
+            TopUpError::Overflow => "overflow",
+        }
+    }
+}
+
+/// A quote or a billing view could not be answered: the request itself is
+/// wrong (a denial is an answer, not an error).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuoteError {
+    /// The run could not be estimated.
+    #[error(transparent)]
+    Estimate(#[from] EstimateError),
+    /// The role or context is wrong.
+    #[error(transparent)]
+    Authorize(#[from] AuthorizeError),
+    /// The organization's plan is not defined.
+    #[error("unknown plan `{plan}` (known: {})", list(.known))]
+    UnknownPlan {
+        /// The plan.
+        plan: String,
+        /// The plans, sorted.
+        known: Vec<String>,
+    },
+    /// A usage counter a check needs is missing.
+    #[error("the organization's usage lacks the counter `{counter}`; it is never read as zero")]
+    MissingCounter {
+        /// The counter.
+        counter: String,
+    },
+    /// A result beyond the decimal range.
+    #[error("the quote overflows the decimal range")]
+    Overflow,
+}
+
+impl QuoteError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            QuoteError::Estimate(e) => e.code(),
+            QuoteError::Authorize(e) => e.code(),
+            QuoteError::UnknownPlan { .. } => "unknown_plan",
+            QuoteError::MissingCounter { .. } => "missing_counter",
+            QuoteError::Overflow => "overflow",
+        }
     }
 }

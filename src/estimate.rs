@@ -46,10 +46,7 @@ impl Bounds {
         if rate.is_point() {
             return self.map(|q| mul(q, rate.low));
         }
-        Ok(Bounds {
-            low: mul(self.low, rate.low)?,
-            high: mul(self.high, rate.high)?,
-        })
+        Ok(Bounds { low: mul(self.low, rate.low)?, high: mul(self.high, rate.high)? })
     }
 
     /// End-wise sum.
@@ -58,10 +55,7 @@ impl Bounds {
         if self.is_point() && other.is_point() {
             return Ok(Bounds::exact(add(self.low, other.low)?));
         }
-        Ok(Bounds {
-            low: add(self.low, other.low)?,
-            high: add(self.high, other.high)?,
-        })
+        Ok(Bounds { low: add(self.low, other.low)?, high: add(self.high, other.high)? })
     }
 }
 
@@ -208,18 +202,9 @@ fn div(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
 
 /// Checks a quantity: not negative, whole where asked, min ≤ max.
 #[inline(always)]
-fn bounds(
-    q: Quantity,
-    item: usize,
-    field: &'static str,
-    whole: bool,
-) -> Result<(Decimal, Decimal), EstimateError> {
+fn bounds(q: Quantity, item: usize, field: &'static str, whole: bool) -> Result<(Decimal, Decimal), EstimateError> {
     let (low, high) = q.bounds();
-    let bad = |problem| EstimateError::BadQuantity {
-        item,
-        field,
-        problem,
-    };
+    let bad = |problem| EstimateError::BadQuantity { item, field, problem };
     for v in [low, high] {
         if v.is_sign_negative() && !v.is_zero() {
             return Err(bad(QuantityProblem::Negative(v.normalize().to_string())));
@@ -253,10 +238,7 @@ impl RateCard {
         let mut lines = Vec::with_capacity(run.items.len() * 2 + 1);
         if let Some(name) = &run.tool {
             let tool = self.tools.get(name.as_str()).ok_or_else(|| {
-                Fail::new(EstimateError::UnknownTool {
-                    tool: name.clone(),
-                    known: known(&self.tools),
-                })
+                Fail::new(EstimateError::UnknownTool { tool: name.clone(), known: known(&self.tools) })
             })?;
             lines.push(Line {
                 item: None,
@@ -279,26 +261,13 @@ impl RateCard {
         }
         let mut total = Bounds::exact(Decimal::ZERO);
         for l in &lines {
-            total = total.plus(Bounds {
-                low: l.low,
-                high: l.high,
-            })?;
+            total = total.plus(Bounds { low: l.low, high: l.high })?;
         }
         let charged = total.map(|t| Ok::<_, Overflow>(self.rounding.apply(t, self.precision)))?;
-        Ok(Estimate {
-            rates_version: &self.version,
-            lines,
-            total,
-            charged,
-        })
+        Ok(Estimate { rates_version: &self.version, lines, total, charged })
     }
 
-    fn text_lines<'a>(
-        &'a self,
-        item: usize,
-        t: &TextItem,
-        lines: &mut Vec<Line<'a>>,
-    ) -> Result<(), Fail> {
+    fn text_lines<'a>(&'a self, item: usize, t: &TextItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
         let model = self.text.get(t.model.as_str()).ok_or_else(|| {
             Fail::new(EstimateError::UnknownModel {
                 item,
@@ -309,16 +278,8 @@ impl RateCard {
         })?;
         let parts = [
             (Component::Input, "input_tokens", &t.input_tokens),
-            (
-                Component::CachedInput,
-                "cached_input_tokens",
-                &t.cached_input_tokens,
-            ),
-            (
-                Component::CacheWrite,
-                "cache_write_tokens",
-                &t.cache_write_tokens,
-            ),
+            (Component::CachedInput, "cached_input_tokens", &t.cached_input_tokens),
+            (Component::CacheWrite, "cache_write_tokens", &t.cache_write_tokens),
             (Component::Output, "output_tokens", &t.output_tokens),
         ];
         let mut tokens = [None; 4];
@@ -351,10 +312,7 @@ impl RateCard {
                 _ => r.output,
             };
             let quantity = Bounds { low, high }.map(|t| batches(model, t))?;
-            let rate = Bounds {
-                low: pick(rates_low),
-                high: pick(rates_high),
-            };
+            let rate = Bounds { low: pick(rates_low), high: pick(rates_high) };
             let amount = quantity.times(rate)?;
             lines.push(Line {
                 item: Some(item),
@@ -371,12 +329,7 @@ impl RateCard {
         Ok(())
     }
 
-    fn image_lines<'a>(
-        &'a self,
-        item: usize,
-        m: &ImageItem,
-        lines: &mut Vec<Line<'a>>,
-    ) -> Result<(), Fail> {
+    fn image_lines<'a>(&'a self, item: usize, m: &ImageItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
         let model = self.image.get(m.model.as_str()).ok_or_else(|| {
             Fail::new(EstimateError::UnknownModel {
                 item,
@@ -385,14 +338,8 @@ impl RateCard {
                 known: known(&self.image),
             })
         })?;
-        let quality = choose(
-            item,
-            &model.name,
-            "quality",
-            m.quality.as_ref(),
-            model.default_quality.as_ref(),
-            &model.per_asset,
-        )?;
+        let quality =
+            choose(item, &model.name, "quality", m.quality.as_ref(), model.default_quality.as_ref(), &model.per_asset)?;
         let sizes = model.per_asset.get(quality).ok_or_else(|| {
             Fail::new(EstimateError::UnknownQuality {
                 item,
@@ -401,14 +348,7 @@ impl RateCard {
                 known: known(&model.per_asset),
             })
         })?;
-        let size = choose(
-            item,
-            &model.name,
-            "size",
-            m.size.as_ref(),
-            model.default_size.as_ref(),
-            sizes,
-        )?;
+        let size = choose(item, &model.name, "size", m.size.as_ref(), model.default_size.as_ref(), sizes)?;
         let rate = *sizes.get(size).ok_or_else(|| {
             Fail::new(EstimateError::UnknownSize {
                 item,
@@ -435,12 +375,7 @@ impl RateCard {
         Ok(())
     }
 
-    fn video_lines<'a>(
-        &'a self,
-        item: usize,
-        v: &VideoItem,
-        lines: &mut Vec<Line<'a>>,
-    ) -> Result<(), Fail> {
+    fn video_lines<'a>(&'a self, item: usize, v: &VideoItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
         let model = self.video.get(v.model.as_str()).ok_or_else(|| {
             Fail::new(EstimateError::UnknownModel {
                 item,
@@ -468,12 +403,7 @@ impl RateCard {
         let audio = match (v.audio, model.audio_per_second) {
             (false, _) => None,
             (true, Some(a)) => Some(a),
-            (true, None) => {
-                return Err(Box::new(EstimateError::NoAudio {
-                    item,
-                    model: v.model.clone(),
-                }))
-            }
+            (true, None) => return Err(Box::new(EstimateError::NoAudio { item, model: v.model.clone() })),
         };
         let (low, high) = bounds(v.seconds, item, "seconds", false)?;
         let billed = |s: Decimal| -> Result<Decimal, Overflow> {
@@ -525,11 +455,6 @@ fn choose<'a, V>(
     options: &std::collections::BTreeMap<String, V>,
 ) -> Result<&'a String, Fail> {
     asked.or(default).ok_or_else(|| {
-        Fail::new(EstimateError::MissingChoice {
-            item,
-            model: model.to_string(),
-            what,
-            known: known(options),
-        })
+        Fail::new(EstimateError::MissingChoice { item, model: model.to_string(), what, known: known(options) })
     })
 }

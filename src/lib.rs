@@ -2,22 +2,32 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod checks;
 mod engine;
 mod error;
 mod estimate;
 mod load;
 mod money;
+mod policy;
 mod rates;
+mod request;
 mod run;
 mod source;
 
+pub use checks::{
+    BillingView, Buttons, Denial, LimitCheck, LimitView, Money, PoolView, Quote, ReasonCode, Room, SpendView,
+    TopUpQuote, Upgrade, Verdict,
+};
 pub use engine::{Engine, Sources};
 pub use error::{
-    EstimateError, InputError, LoadError, LoadProblem, LoadProblemKind, QuantityProblem,
+    AuthorizeError, EstimateError, InputError, LimitError, LoadError, LoadProblem, LoadProblemKind, QuantityProblem,
+    QuoteError, TopUpError,
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
 pub use money::Rounding;
+pub use policy::{ActionInfo, Decision, Effect, PlanInfo, PolicySheet, Reason, RoleInfo, RuleInfo};
 pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
+pub use request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls};
 pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
 pub use source::Location;

@@ -27,8 +27,7 @@ impl Problems {
 
     /// Into a load error, in file order then position order.
     pub(crate) fn into_error(mut self) -> crate::error::LoadError {
-        self.list
-            .sort_by_key(|(file, p)| (*file, p.location().map_or(0, |l| l.span().start)));
+        self.list.sort_by_key(|(file, p)| (*file, p.location().map_or(0, |l| l.span().start)));
         crate::error::LoadError::new(self.list.into_iter().map(|(_, p)| p).collect())
     }
 }
@@ -47,8 +46,7 @@ impl<'a> FileCtx<'a> {
 
     pub(crate) fn report(&mut self, kind: LoadProblemKind, span: Range<usize>) {
         let location = Some(self.at(span));
-        self.problems
-            .push(self.index, LoadProblem::new(kind, location));
+        self.problems.push(self.index, LoadProblem::new(kind, location));
     }
 
     /// Parses the whole document, reporting a syntax problem on failure.
@@ -89,13 +87,7 @@ impl<'a> FileCtx<'a> {
     pub(crate) fn non_negative(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
         let d = self.decimal(n)?;
         if d.is_sign_negative() && !d.is_zero() {
-            self.report(
-                LoadProblemKind::Negative {
-                    field: field.to_string(),
-                    value: d,
-                },
-                n.span(),
-            );
+            self.report(LoadProblemKind::Negative { field: field.to_string(), value: d }, n.span());
             return None;
         }
         Some(d)
@@ -105,13 +97,7 @@ impl<'a> FileCtx<'a> {
     pub(crate) fn positive(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
         let d = self.decimal(n)?;
         if d <= Decimal::ZERO {
-            self.report(
-                LoadProblemKind::NotPositive {
-                    field: field.to_string(),
-                    value: d,
-                },
-                n.span(),
-            );
+            self.report(LoadProblemKind::NotPositive { field: field.to_string(), value: d }, n.span());
             return None;
         }
         Some(d)
@@ -121,13 +107,7 @@ impl<'a> FileCtx<'a> {
     pub(crate) fn whole(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
         let d = self.non_negative(n, field)?;
         if !d.fract().is_zero() {
-            self.report(
-                LoadProblemKind::NotWhole {
-                    field: field.to_string(),
-                    value: d,
-                },
-                n.span(),
-            );
+            self.report(LoadProblemKind::NotWhole { field: field.to_string(), value: d }, n.span());
             return None;
         }
         Some(d.trunc())
@@ -137,13 +117,7 @@ impl<'a> FileCtx<'a> {
     pub(crate) fn name(&mut self, n: &Spanned<String>, what: &'static str) -> Option<Arc<str>> {
         let s = n.get_ref();
         if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            self.report(
-                LoadProblemKind::BadName {
-                    what,
-                    name: s.clone(),
-                },
-                n.span(),
-            );
+            self.report(LoadProblemKind::BadName { what, name: s.clone() }, n.span());
             return None;
         }
         Some(Arc::from(s.as_str()))

@@ -52,9 +52,9 @@ impl<'a> RawNumber<'a> {
     pub(crate) fn to_decimal(self) -> Result<Decimal, NumberError> {
         match self {
             RawNumber::Str(s) => parse_decimal_str(s),
-            RawNumber::Int(i) => i64::try_from(i)
-                .map(Decimal::from)
-                .map_err(|_| NumberError::OutOfRange(i.to_string())),
+            RawNumber::Int(i) => {
+                i64::try_from(i).map(Decimal::from).map_err(|_| NumberError::OutOfRange(i.to_string()))
+            }
             RawNumber::Float(f) => float_to_decimal(f),
         }
     }
@@ -136,9 +136,7 @@ impl<'de> Visitor<'de> for NumberVisitor {
     }
 
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Number, E> {
-        i128::try_from(v)
-            .map(Number::Int)
-            .map_err(|_| E::custom(format_args!("number `{v}` is out of range")))
+        i128::try_from(v).map(Number::Int).map_err(|_| E::custom(format_args!("number `{v}` is out of range")))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
@@ -220,15 +218,9 @@ mod tests {
         assert_eq!(parse_decimal_str("0.25"), Ok(d("0.25")));
         assert_eq!(parse_decimal_str("-3"), Ok(d("-3")));
         for bad in ["", "abc", "1e3", "1.2.3", ".", " 1", "0x10", "--1"] {
-            assert!(
-                matches!(parse_decimal_str(bad), Err(NumberError::NotANumber(_))),
-                "{bad}"
-            );
+            assert!(matches!(parse_decimal_str(bad), Err(NumberError::NotANumber(_))), "{bad}");
         }
-        assert!(matches!(
-            parse_decimal_str("0.12345678901234567890123456789012"),
-            Err(NumberError::OutOfRange(_))
-        ));
+        assert!(matches!(parse_decimal_str("0.12345678901234567890123456789012"), Err(NumberError::OutOfRange(_))));
     }
 
     #[test]
@@ -266,5 +258,41 @@ mod tests {
         assert_eq!(normalized(d("3.000")).to_string(), "3");
         assert_eq!(normalized(d("-0.00")).to_string(), "0");
         assert_eq!(normalized(d("0.250")).to_string(), "0.25");
+    }
+}
+
+/// Deserializes a [`Decimal`] from a decimal string, an integer or a float
+/// (read through its shortest decimal form).
+pub(crate) fn deserialize_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let n = Number::deserialize(d)?;
+    n.raw().to_decimal().map_err(|e| match e {
+        NumberError::NotANumber(v) => de::Error::custom(format_args!("`{v}` is not a decimal number")),
+        NumberError::OutOfRange(v) => de::Error::custom(format_args!("`{v}` is out of range")),
+        NumberError::InexactFloat(v) => de::Error::custom(format_args!("float `{v}` is not exact")),
+    })
+}
+
+/// `serde(with = "crate::money::decimal")`: a decimal in, a normalized string out.
+pub(crate) mod decimal {
+    pub(crate) use super::deserialize_decimal as deserialize;
+    pub(crate) use super::serialize_decimal as serialize;
+}
+
+/// The same for a map of names to decimals.
+pub(crate) mod decimal_map {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize)]
+    struct D(#[serde(deserialize_with = "super::deserialize_decimal")] Decimal);
+
+    pub(crate) fn deserialize<'de, De: Deserializer<'de>>(d: De) -> Result<BTreeMap<String, Decimal>, De::Error> {
+        let m = BTreeMap::<String, D>::deserialize(d)?;
+        Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+    }
+
+    pub(crate) fn serialize<S: Serializer>(m: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(m.iter().map(|(k, v)| (k, super::normalized(*v).to_string())))
     }
 }

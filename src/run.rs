@@ -27,11 +27,7 @@ pub struct Run {
 impl Run {
     /// Reads a run from TOML text; `name` labels positions in errors.
     pub fn from_toml(name: &str, text: &str) -> Result<Run, InputError> {
-        toml::from_str(text).map_err(|e| {
-            let src = Source::new(name, text);
-            let location = e.span().map(|s| src.locate(s));
-            InputError::new(e.message().trim().to_string(), location)
-        })
+        from_toml(name, text)
     }
 
     /// Reads a run from JSON text; `name` labels positions in errors.
@@ -40,28 +36,26 @@ impl Run {
     }
 }
 
+/// Reads any request type from TOML with line:column positions in errors.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
+    toml::from_str(text).map_err(|e| {
+        let src = Source::new(name, text);
+        let location = e.span().map(|s| src.locate(s));
+        InputError::new(e.message().trim().to_string(), location)
+    })
+}
+
 /// Reads any request type from JSON with line:column positions in errors.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
-    name: &str,
-    text: &str,
-) -> Result<T, InputError> {
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
     serde_json::from_str(text).map_err(|e| {
         let location = (e.line() > 0).then(|| {
-            let offset = text
-                .split_inclusive('\n')
-                .take(e.line().saturating_sub(1))
-                .map(str::len)
-                .sum::<usize>()
+            let offset = text.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum::<usize>()
                 + e.column().saturating_sub(1);
             Location::new(&Arc::from(name), text, offset..offset)
         });
         let message = e.to_string();
         // serde_json appends " at line L column C"; the location says it already.
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         InputError::new(message, location)
     })
 }
@@ -122,15 +116,7 @@ impl TryFrom<ItemDoc> for Item {
 
     fn try_from(d: ItemDoc) -> Result<Item, String> {
         let (kind, allowed): (&str, &[&str]) = match d.kind {
-            ItemKind::Text => (
-                "text",
-                &[
-                    "input_tokens",
-                    "output_tokens",
-                    "cached_input_tokens",
-                    "cache_write_tokens",
-                ],
-            ),
+            ItemKind::Text => ("text", &["input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens"]),
             ItemKind::Image => ("image", &["count", "quality", "size"]),
             ItemKind::Video => ("video", &["seconds", "resolution", "audio"]),
         };
@@ -147,10 +133,7 @@ impl TryFrom<ItemDoc> for Item {
             ("audio", d.audio.is_some()),
         ];
         if let Some((field, _)) = present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
-            return Err(format!(
-                "`{field}` does not apply to a {kind} item (it takes: {})",
-                allowed.join(", ")
-            ));
+            return Err(format!("`{field}` does not apply to a {kind} item (it takes: {})", allowed.join(", ")));
         }
         let missing = |f: &str| format!("missing field `{f}` for a {kind} item");
         Ok(match d.kind {
@@ -185,32 +168,16 @@ pub struct TextItem {
     /// The model.
     pub model: String,
     /// Uncached input tokens.
-    #[serde(
-        default,
-        alias = "input_tokens",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "input_tokens", skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<Quantity>,
     /// Output tokens.
-    #[serde(
-        default,
-        alias = "output_tokens",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "output_tokens", skip_serializing_if = "Option::is_none")]
     pub output_tokens: Option<Quantity>,
     /// Input tokens read from the cache.
-    #[serde(
-        default,
-        alias = "cached_input_tokens",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "cached_input_tokens", skip_serializing_if = "Option::is_none")]
     pub cached_input_tokens: Option<Quantity>,
     /// Input tokens written to the cache.
-    #[serde(
-        default,
-        alias = "cache_write_tokens",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "cache_write_tokens", skip_serializing_if = "Option::is_none")]
     pub cache_write_tokens: Option<Quantity>,
 }
 
@@ -308,9 +275,7 @@ fn number_error<E: de::Error>(e: NumberError) -> E {
     match e {
         NumberError::NotANumber(v) => E::custom(format_args!("`{v}` is not a decimal number")),
         NumberError::OutOfRange(v) => E::custom(format_args!("`{v}` is out of range")),
-        NumberError::InexactFloat(v) => E::custom(format_args!(
-            "float `{v}` is not exact; write it as a string"
-        )),
+        NumberError::InexactFloat(v) => E::custom(format_args!("float `{v}` is not exact; write it as a string")),
     }
 }
 
@@ -356,14 +321,9 @@ impl<'de> Visitor<'de> for QuantityVisitor {
         }
         let exact = |q: Option<Quantity>, name: &'static str| match q {
             Some(Quantity::Exact(v)) => Ok(v),
-            Some(Quantity::Range { .. }) => {
-                Err(de::Error::custom(format_args!("`{name}` must be a number")))
-            }
+            Some(Quantity::Range { .. }) => Err(de::Error::custom(format_args!("`{name}` must be a number"))),
             None => Err(de::Error::missing_field(name)),
         };
-        Ok(Quantity::Range {
-            min: exact(min, "min")?,
-            max: exact(max, "max")?,
-        })
+        Ok(Quantity::Range { min: exact(min, "min")?, max: exact(max, "max")? })
     }
 }

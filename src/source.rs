@@ -12,10 +12,7 @@ pub(crate) struct Source {
 
 impl Source {
     pub(crate) fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
-        Source {
-            name: name.into(),
-            text: text.into(),
-        }
+        Source { name: name.into(), text: text.into() }
     }
 
     /// The location of a byte span of this source.
@@ -91,10 +88,7 @@ mod tests {
         let text = "x = 1\né = \"y\" # z\n";
         assert_eq!(Location::new(&name, text, 0..1).to_string(), "a.toml:1:1");
         let y = text.find("\"y\"").unwrap_or(0);
-        assert_eq!(
-            Location::new(&name, text, y..y + 3).to_string(),
-            "a.toml:2:5"
-        );
+        assert_eq!(Location::new(&name, text, y..y + 3).to_string(), "a.toml:2:5");
         // A span past the end clamps instead of panicking.
         assert_eq!(Location::new(&name, text, 999..1000).line(), 3);
     }

@@ -17,15 +17,11 @@ use std::path::{Path, PathBuf};
 use tollgate::{Engine, Run, Sources};
 
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Compares (or, when blessing, writes) every case; fails once listing all.
@@ -39,27 +35,15 @@ fn check_all(cases: Vec<(PathBuf, String)>) {
         }
         match fs::read_to_string(expected_path) {
             Ok(want) if &want == got => {}
-            Ok(want) => failures.push(format!(
-                "{}:\n--- expected\n{want}\n--- got\n{got}",
-                expected_path.display()
-            )),
+            Ok(want) => failures.push(format!("{}:\n--- expected\n{want}\n--- got\n{got}", expected_path.display())),
             Err(_) => failures.push(format!("{}: missing; got\n{got}", expected_path.display())),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases differ:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
 }
 
 fn sorted_entries(d: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut v: Vec<PathBuf> = fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).collect();
     v.sort();
     v
 }
@@ -67,11 +51,7 @@ fn sorted_entries(d: &Path) -> Vec<PathBuf> {
 fn estimate_answer(engine: &Engine, path: &Path) -> String {
     let name = file_name(path);
     let text = fs::read_to_string(path).unwrap();
-    let run = if name.ends_with(".json") {
-        Run::from_json(&name, &text)
-    } else {
-        Run::from_toml(&name, &text)
-    };
+    let run = if name.ends_with(".json") { Run::from_json(&name, &text) } else { Run::from_toml(&name, &text) };
     let run = match run {
         Ok(run) => run,
         Err(e) => return format!("error: {e}\n"),
@@ -100,18 +80,10 @@ fn estimate_corpus() {
         }
         // An `err-` case must fail and any other must succeed, so a case
         // cannot quietly change sides when expectations are re-blessed.
-        assert_eq!(
-            file_name(&path).starts_with("err-"),
-            answer.starts_with("error: "),
-            "{}: {answer}",
-            path.display()
-        );
+        assert_eq!(file_name(&path).starts_with("err-"), answer.starts_with("error: "), "{}: {answer}", path.display());
         cases.push((path.with_extension("expected"), answer));
     }
-    assert!(
-        valid >= 25 && invalid >= 20,
-        "corpus too small: {valid} valid, {invalid} invalid"
-    );
+    assert!(valid >= 25 && invalid >= 20, "corpus too small: {valid} valid, {invalid} invalid");
     check_all(cases);
 }
 
@@ -120,10 +92,7 @@ fn invalid_rates_corpus() {
     let mut cases = Vec::new();
     for path in sorted_entries(&dir("rates-invalid")) {
         let files = if path.is_dir() {
-            sorted_entries(&path)
-                .into_iter()
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .collect()
+            sorted_entries(&path).into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")).collect()
         } else if path.extension().is_some_and(|e| e == "toml") {
             vec![path.clone()]
         } else {
@@ -131,11 +100,7 @@ fn invalid_rates_corpus() {
         };
         let mut sources = Sources::new();
         for f in &files {
-            let name = if path.is_dir() {
-                format!("{}/{}", file_name(&path), file_name(f))
-            } else {
-                file_name(f)
-            };
+            let name = if path.is_dir() { format!("{}/{}", file_name(&path), file_name(f)) } else { file_name(f) };
             sources = sources.rates(&name, &fs::read_to_string(f).unwrap());
         }
         let got = match Engine::from_sources(sources) {

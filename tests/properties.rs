@@ -9,20 +9,15 @@ use tollgate::{Decimal, Engine, ImageItem, Item, Quantity, Run, TextItem, VideoI
 
 fn engines() -> Vec<Engine> {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rates");
-    vec![
-        Engine::from_rates_dir(fixture).unwrap(),
-        Engine::embedded().unwrap(),
-    ]
+    vec![Engine::from_rates_dir(fixture).unwrap(), Engine::embedded().unwrap()]
 }
 
 fn tokens() -> impl Strategy<Value = Option<Quantity>> {
     prop_oneof![
         Just(None),
         (0u64..3_000_000).prop_map(|n| Some(Quantity::from(n))),
-        (0u64..1_500_000, 0u64..1_500_000).prop_map(|(a, b)| Some(Quantity::Range {
-            min: Decimal::from(a.min(b)),
-            max: Decimal::from(a.max(b)),
-        })),
+        (0u64..1_500_000, 0u64..1_500_000)
+            .prop_map(|(a, b)| Some(Quantity::Range { min: Decimal::from(a.min(b)), max: Decimal::from(a.max(b)) })),
     ]
 }
 
@@ -30,10 +25,8 @@ fn seconds() -> impl Strategy<Value = Quantity> {
     // Tenths of a second, exact or as a range.
     prop_oneof![
         (0i64..600).prop_map(|t| Quantity::Exact(Decimal::new(t, 1))),
-        (0i64..600, 0i64..600).prop_map(|(a, b)| Quantity::Range {
-            min: Decimal::new(a.min(b), 1),
-            max: Decimal::new(a.max(b), 1),
-        }),
+        (0i64..600, 0i64..600)
+            .prop_map(|(a, b)| Quantity::Range { min: Decimal::new(a.min(b), 1), max: Decimal::new(a.max(b), 1) }),
     ]
 }
 
@@ -41,30 +34,12 @@ fn seconds() -> impl Strategy<Value = Quantity> {
 fn item(engine: &Engine) -> impl Strategy<Value = Item> {
     let sheet = engine.rate_sheet();
     let text: Vec<String> = sheet.text.iter().map(|t| t.model.clone()).collect();
-    let image: Vec<(String, String, String)> = sheet
-        .image
-        .iter()
-        .map(|r| (r.model.clone(), r.quality.clone(), r.size.clone()))
-        .collect();
-    let video: Vec<(String, String, bool)> = sheet
-        .video
-        .iter()
-        .map(|r| {
-            (
-                r.model.clone(),
-                r.resolution.clone(),
-                r.audio_per_second.is_some(),
-            )
-        })
-        .collect();
+    let image: Vec<(String, String, String)> =
+        sheet.image.iter().map(|r| (r.model.clone(), r.quality.clone(), r.size.clone())).collect();
+    let video: Vec<(String, String, bool)> =
+        sheet.video.iter().map(|r| (r.model.clone(), r.resolution.clone(), r.audio_per_second.is_some())).collect();
     prop_oneof![
-        (
-            prop::sample::select(text),
-            tokens(),
-            tokens(),
-            tokens(),
-            tokens()
-        )
+        (prop::sample::select(text), tokens(), tokens(), tokens(), tokens())
             .prop_filter("a text item needs a count", |(_, a, b, c, d)| a.is_some()
                 || b.is_some()
                 || c.is_some()
@@ -76,41 +51,22 @@ fn item(engine: &Engine) -> impl Strategy<Value = Item> {
                 cached_input_tokens: c,
                 cache_write_tokens: w,
             })),
-        (prop::sample::select(image), 0u64..50).prop_map(|((model, q, s), n)| Item::Image(
-            ImageItem {
-                model,
-                count: Quantity::from(n),
-                quality: Some(q),
-                size: Some(s),
-            }
-        )),
-        (prop::sample::select(video), seconds(), any::<bool>()).prop_map(
-            |((model, r, has_audio), s, a)| {
-                Item::Video(VideoItem {
-                    model,
-                    seconds: s,
-                    resolution: Some(r),
-                    audio: a && has_audio,
-                })
-            }
-        ),
+        (prop::sample::select(image), 0u64..50).prop_map(|((model, q, s), n)| Item::Image(ImageItem {
+            model,
+            count: Quantity::from(n),
+            quality: Some(q),
+            size: Some(s),
+        })),
+        (prop::sample::select(video), seconds(), any::<bool>()).prop_map(|((model, r, has_audio), s, a)| {
+            Item::Video(VideoItem { model, seconds: s, resolution: Some(r), audio: a && has_audio })
+        }),
     ]
 }
 
 fn run(engine: &Engine) -> impl Strategy<Value = Run> {
-    let tools: Vec<Option<String>> = std::iter::once(None)
-        .chain(
-            engine
-                .rate_sheet()
-                .tools
-                .iter()
-                .map(|t| Some(t.tool.clone())),
-        )
-        .collect();
-    (
-        prop::sample::select(tools),
-        prop::collection::vec(item(engine), 1..5),
-    )
+    let tools: Vec<Option<String>> =
+        std::iter::once(None).chain(engine.rate_sheet().tools.iter().map(|t| Some(t.tool.clone()))).collect();
+    (prop::sample::select(tools), prop::collection::vec(item(engine), 1..5))
         .prop_map(|(tool, items)| Run { tool, items })
 }
 
@@ -124,10 +80,7 @@ fn case() -> impl Strategy<Value = (usize, Run)> {
 fn grow(q: Quantity, extra: Decimal) -> Quantity {
     match q {
         Quantity::Exact(v) => Quantity::Exact(v + extra),
-        Quantity::Range { min, max } => Quantity::Range {
-            min,
-            max: max + extra,
-        },
+        Quantity::Range { min, max } => Quantity::Range { min, max: max + extra },
     }
 }
 

@@ -54,11 +54,7 @@ impl TextModel {
     /// The rates for a request of `prompt` input tokens: the highest tier
     /// whose threshold it is strictly above, else the base rates.
     pub(crate) fn rates_for(&self, prompt: Decimal) -> &TextRates {
-        self.tiers
-            .iter()
-            .rev()
-            .find(|(above, _)| prompt > *above)
-            .map_or(&self.base, |(_, r)| r)
+        self.tiers.iter().rev().find(|(above, _)| prompt > *above).map_or(&self.base, |(_, r)| r)
     }
 }
 
@@ -101,11 +97,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
     let mut tools = BTreeMap::new();
 
     for (index, src) in sources.iter().enumerate() {
-        let mut cx = FileCtx {
-            src,
-            index,
-            problems: &mut problems,
-        };
+        let mut cx = FileCtx { src, index, problems: &mut problems };
         let Some(doc) = cx.parse::<RatesDoc>() else {
             continue;
         };
@@ -114,33 +106,20 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
             let here = cx.at(c.span());
             let c = c.get_ref();
             if let Some((first, ..)) = &card {
-                cx.report(
-                    LoadProblemKind::DuplicateCard {
-                        first: first.clone(),
-                    },
-                    here.span(),
-                );
+                cx.report(LoadProblemKind::DuplicateCard { first: first.clone() }, here.span());
             } else {
                 let precision = *c.precision.get_ref();
                 let precision = match u32::try_from(precision) {
                     Ok(p) if p <= 28 => p,
                     _ => {
-                        cx.report(
-                            LoadProblemKind::BadPrecision { value: precision },
-                            c.precision.span(),
-                        );
+                        cx.report(LoadProblemKind::BadPrecision { value: precision }, c.precision.span());
                         0
                     }
                 };
                 if c.version.get_ref().trim().is_empty() {
                     cx.report(LoadProblemKind::Empty { what: "version" }, c.version.span());
                 }
-                card = Some((
-                    here,
-                    Arc::from(c.version.get_ref().as_str()),
-                    precision,
-                    c.rounding,
-                ));
+                card = Some((here, Arc::from(c.version.get_ref().as_str()), precision, c.rounding));
             }
         }
 
@@ -150,14 +129,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
             match seen.get(&(what, name.get_ref().clone())) {
                 Some(first) => {
                     let first = first.clone();
-                    cx.report(
-                        LoadProblemKind::Duplicate {
-                            what,
-                            name: name.get_ref().clone(),
-                            first,
-                        },
-                        name.span(),
-                    );
+                    cx.report(LoadProblemKind::Duplicate { what, name: name.get_ref().clone(), first }, name.span());
                     None
                 }
                 None => {
@@ -198,14 +170,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
             let t = t.get_ref();
             if let Some(per_run) = cx.non_negative(&t.per_run, "per_run") {
                 let label = t.label.clone().unwrap_or_else(|| id.to_string());
-                tools.insert(
-                    Arc::clone(&id),
-                    Tool {
-                        name: id,
-                        label,
-                        per_run,
-                    },
-                );
+                tools.insert(Arc::clone(&id), Tool { name: id, label, per_run });
             }
         }
     }
@@ -213,24 +178,15 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
     let card = match card {
         Some(c) => Some(c),
         None if problems.is_empty() => {
-            problems.push(
-                0,
-                crate::error::LoadProblem::new(LoadProblemKind::MissingCard, None),
-            );
+            problems.push(0, crate::error::LoadProblem::new(LoadProblemKind::MissingCard, None));
             None
         }
         None => None,
     };
     match card {
-        Some((_, version, precision, rounding)) if problems.is_empty() => Ok(RateCard {
-            version,
-            precision,
-            rounding,
-            text,
-            image,
-            video,
-            tools,
-        }),
+        Some((_, version, precision, rounding)) if problems.is_empty() => {
+            Ok(RateCard { version, precision, rounding, text, image, video, tools })
+        }
         _ => Err(problems.into_error()),
     }
 }
@@ -239,44 +195,27 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
     let batch = cx.whole(&m.batch, "batch");
     let batch = match batch {
         Some(b) if b.is_zero() => {
-            cx.report(
-                LoadProblemKind::NotPositive {
-                    field: "batch".into(),
-                    value: b,
-                },
-                m.batch.span(),
-            );
+            cx.report(LoadProblemKind::NotPositive { field: "batch".into(), value: b }, m.batch.span());
             None
         }
         other => other,
     };
     let batch_tokens = batch.and_then(|b| u64::try_from(b).ok());
     if let (Some(b), None) = (batch, batch_tokens) {
-        cx.report(
-            LoadProblemKind::OutOfRange {
-                value: b.to_string(),
-            },
-            m.batch.span(),
-        );
+        cx.report(LoadProblemKind::OutOfRange { value: b.to_string() }, m.batch.span());
     }
     let input = cx.non_negative(&m.input, "input");
     let output = cx.non_negative(&m.output, "output");
     let cached = opt(cx, &m.cached_input, "cached_input");
     let write = opt(cx, &m.cache_write, "cache_write");
-    let (Some(input), Some(output), Some(cached), Some(write)) = (input, output, cached, write)
-    else {
+    let (Some(input), Some(output), Some(cached), Some(write)) = (input, output, cached, write) else {
         // Still check the tiers, so every problem of the file shows at once.
         for t in &m.tiers {
             tier_values(cx, t.get_ref());
         }
         return None;
     };
-    let base = TextRates {
-        input,
-        output,
-        cached_input: cached.unwrap_or(input),
-        cache_write: write.unwrap_or(input),
-    };
+    let base = TextRates { input, output, cached_input: cached.unwrap_or(input), cache_write: write.unwrap_or(input) };
 
     let mut tiers: Vec<(Decimal, TextRates)> = Vec::new();
     let mut ok = true;
@@ -288,10 +227,7 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
         let below = tiers.last().map(|(a, r)| (*a, *r));
         if let Some((previous, _)) = below {
             if above <= previous {
-                cx.report(
-                    LoadProblemKind::TiersNotIncreasing { above, previous },
-                    t.get_ref().above.span(),
-                );
+                cx.report(LoadProblemKind::TiersNotIncreasing { above, previous }, t.get_ref().above.span());
                 ok = false;
                 continue;
             }
@@ -313,12 +249,7 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
             ("cache_write", prev.cache_write, rates.cache_write),
         ] {
             if to < from {
-                let kind = LoadProblemKind::TierLowersRate {
-                    above,
-                    field: field.into(),
-                    from,
-                    to,
-                };
+                let kind = LoadProblemKind::TierLowersRate { above, field: field.into(), from, to };
                 cx.report(kind, t.span());
                 ok = false;
             }
@@ -356,13 +287,7 @@ fn exact_reciprocal(n: u64) -> Option<Decimal> {
     (inv.checked_mul(Decimal::from(n)) == Some(Decimal::ONE)).then_some(inv)
 }
 
-type TierValues = (
-    Decimal,
-    Option<Decimal>,
-    Option<Decimal>,
-    Option<Decimal>,
-    Option<Decimal>,
-);
+type TierValues = (Decimal, Option<Decimal>, Option<Decimal>, Option<Decimal>, Option<Decimal>);
 
 fn tier_values(cx: &mut FileCtx, t: &TierDoc) -> Option<TierValues> {
     let above = cx.whole(&t.above, "above");
@@ -385,21 +310,13 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
     let mut ok = true;
     let mut per_asset: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
     if m.per_asset.get_ref().is_empty() {
-        cx.report(
-            LoadProblemKind::Empty { what: "per_asset" },
-            m.per_asset.span(),
-        );
+        cx.report(LoadProblemKind::Empty { what: "per_asset" }, m.per_asset.span());
         ok = false;
     }
     for (quality, sizes) in m.per_asset.get_ref() {
         ok &= cx.name(quality, "quality").is_some();
         if sizes.is_empty() {
-            cx.report(
-                LoadProblemKind::Empty {
-                    what: "per_asset quality",
-                },
-                quality.span(),
-            );
+            cx.report(LoadProblemKind::Empty { what: "per_asset quality" }, quality.span());
             ok = false;
         }
         let mut row = BTreeMap::new();
@@ -417,11 +334,7 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
     if let Some(q) = &m.default_quality {
         if !per_asset.contains_key(q.get_ref()) {
             let known = per_asset.keys().cloned().collect();
-            let kind = LoadProblemKind::UnknownDefault {
-                what: "default_quality",
-                value: q.get_ref().clone(),
-                known,
-            };
+            let kind = LoadProblemKind::UnknownDefault { what: "default_quality", value: q.get_ref().clone(), known };
             cx.report(kind, q.span());
             ok = false;
         }
@@ -429,10 +342,7 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
     if let Some(s) = &m.default_size {
         // A default size must be priced at every quality, or a request that
         // only names a quality could not be priced.
-        if let Some((quality, sizes)) = per_asset
-            .iter()
-            .find(|(_, sizes)| !sizes.contains_key(s.get_ref()))
-        {
+        if let Some((quality, sizes)) = per_asset.iter().find(|(_, sizes)| !sizes.contains_key(s.get_ref())) {
             let kind = LoadProblemKind::DefaultSizeNotPriced {
                 size: s.get_ref().clone(),
                 quality: quality.clone(),
@@ -455,10 +365,7 @@ fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<Vi
     let mut ok = true;
     let mut per_second = BTreeMap::new();
     if m.per_second.get_ref().is_empty() {
-        cx.report(
-            LoadProblemKind::Empty { what: "per_second" },
-            m.per_second.span(),
-        );
+        cx.report(LoadProblemKind::Empty { what: "per_second" }, m.per_second.span());
         ok = false;
     }
     for (res, rate) in m.per_second.get_ref() {
@@ -473,11 +380,8 @@ fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<Vi
     if let Some(r) = &m.default_resolution {
         if !per_second.contains_key(r.get_ref()) {
             let known = per_second.keys().cloned().collect();
-            let kind = LoadProblemKind::UnknownDefault {
-                what: "default_resolution",
-                value: r.get_ref().clone(),
-                known,
-            };
+            let kind =
+                LoadProblemKind::UnknownDefault { what: "default_resolution", value: r.get_ref().clone(), known };
             cx.report(kind, r.span());
             ok = false;
         }
@@ -488,9 +392,7 @@ fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<Vi
         Some(n) => cx.positive(n, "increment_seconds").map(Some),
     };
     let audio = opt(cx, &m.audio_per_second, "audio_per_second");
-    let (Some(min_seconds), Some(increment_seconds), Some(audio_per_second)) =
-        (min_seconds, increment, audio)
-    else {
+    let (Some(min_seconds), Some(increment_seconds), Some(audio_per_second)) = (min_seconds, increment, audio) else {
         return None;
     };
     ok.then(|| VideoModel {

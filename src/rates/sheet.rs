@@ -133,10 +133,7 @@ pub struct ToolRate {
     pub per_run: Decimal,
 }
 
-fn serialize_opt_decimal<S: serde::Serializer>(
-    d: &Option<Decimal>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_opt_decimal<S: serde::Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => serialize_decimal(d, s),
         None => s.serialize_none(),
@@ -191,28 +188,22 @@ impl RateCard {
             .video
             .values()
             .flat_map(|m| {
-                m.per_second
-                    .iter()
-                    .map(move |(resolution, rate)| VideoRate {
-                        model: m.name.to_string(),
-                        label: m.label.clone(),
-                        resolution: resolution.clone(),
-                        per_second: *rate,
-                        audio_per_second: m.audio_per_second,
-                        min_seconds: m.min_seconds,
-                        increment_seconds: m.increment_seconds,
-                        default: m.default_resolution.as_deref() == Some(resolution.as_str()),
-                    })
+                m.per_second.iter().map(move |(resolution, rate)| VideoRate {
+                    model: m.name.to_string(),
+                    label: m.label.clone(),
+                    resolution: resolution.clone(),
+                    per_second: *rate,
+                    audio_per_second: m.audio_per_second,
+                    min_seconds: m.min_seconds,
+                    increment_seconds: m.increment_seconds,
+                    default: m.default_resolution.as_deref() == Some(resolution.as_str()),
+                })
             })
             .collect();
         let tools = self
             .tools
             .values()
-            .map(|t| ToolRate {
-                tool: t.name.to_string(),
-                label: t.label.clone(),
-                per_run: t.per_run,
-            })
+            .map(|t| ToolRate { tool: t.name.to_string(), label: t.label.clone(), per_run: t.per_run })
             .collect();
         RateSheet {
             rates_version: self.version.to_string(),

@@ -12,11 +12,7 @@ use std::process::ExitCode;
 use tollgate::{Engine, LoadError, Run, Sources};
 
 #[derive(Parser)]
-#[command(
-    name = "tollgate",
-    version,
-    about = "Deterministic policy-and-rating engine for credit-funded AI tool runs"
-)]
+#[command(name = "tollgate", version, about = "Deterministic policy-and-rating engine for credit-funded AI tool runs")]
 struct Cli {
     /// Rate tables folder (every *.toml in it); default: the embedded rates.
     #[arg(long, global = true, value_name = "DIR")]
@@ -58,10 +54,7 @@ struct Failure {
 
 impl Failure {
     fn bad_input(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            code: 2,
-        }
+        Failure { message: message.into(), code: 2 }
     }
 }
 
@@ -105,9 +98,7 @@ fn run(cli: &Cli) -> Result<String, Failure> {
     match &cli.command {
         Command::Estimate { run } => {
             let run = read_run(run)?;
-            let estimate = engine
-                .estimate(&run)
-                .map_err(|e| Failure::bad_input(format!("error: {e}")))?;
+            let estimate = engine.estimate(&run).map_err(|e| Failure::bad_input(format!("error: {e}")))?;
             if cli.json {
                 json(&estimate)
             } else {
@@ -157,18 +148,14 @@ fn read_text(path: &Path) -> Result<(String, String), Failure> {
         return Ok(("<stdin>".into(), text));
     }
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::bad_input(format!("error: cannot read `{name}`: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Failure::bad_input(format!("error: cannot read `{name}`: {e}")))?;
     Ok((name, text))
 }
 
 fn read_run(path: &Path) -> Result<Run, Failure> {
     let (name, text) = read_text(path)?;
     let is_json = name.ends_with(".json") || text.trim_start().starts_with('{');
-    let run = if is_json {
-        Run::from_json(&name, &text)
-    } else {
-        Run::from_toml(&name, &text)
-    };
+    let run = if is_json { Run::from_json(&name, &text) } else { Run::from_toml(&name, &text) };
     run.map_err(|e| Failure::bad_input(format!("error: {e}")))
 }

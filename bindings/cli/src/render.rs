@@ -28,15 +28,7 @@ fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
         out.trim_end().to_string() + "\n"
     };
     let mut out = line(header.to_vec());
-    out.push_str(&line(
-        widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str)
-            .collect(),
-    ));
+    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()));
     for row in rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
@@ -64,10 +56,7 @@ pub fn estimate(e: &Estimate) -> String {
             vec![
                 l.item.map_or_else(|| "tool".to_string(), |i| i.to_string()),
                 l.model.to_string(),
-                serde_json::to_value(l.component)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                serde_json::to_value(l.component).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
                 format!("{} × {}", bounds(l.quantity), l.unit),
                 bounds(l.rate),
                 num(l.low),
@@ -76,19 +65,7 @@ pub fn estimate(e: &Estimate) -> String {
         })
         .collect();
     let mut out = format!("Estimate (rates {})\n\n", e.rates_version);
-    out.push_str(&table(
-        &[
-            "item",
-            "model",
-            "component",
-            "quantity",
-            "rate",
-            "low",
-            "high",
-        ],
-        &rows,
-        &[4, 5, 6],
-    ));
+    out.push_str(&table(&["item", "model", "component", "quantity", "rate", "low", "high"], &rows, &[4, 5, 6]));
     out.push('\n');
     out.push_str(&format!("  total    {} credits\n", bounds(e.total)));
     out.push_str(&format!("  charged  {} credits\n", bounds(e.charged)));
@@ -96,10 +73,8 @@ pub fn estimate(e: &Estimate) -> String {
 }
 
 pub fn rates(s: &RateSheet) -> String {
-    let mut out = format!(
-        "Rates {} (charged amounts: {} decimals, rounding {})\n",
-        s.rates_version, s.precision, s.rounding
-    );
+    let mut out =
+        format!("Rates {} (charged amounts: {} decimals, rounding {})\n", s.rates_version, s.precision, s.rounding);
     if !s.text.is_empty() {
         let mut rows = Vec::new();
         for m in &s.text {
@@ -131,15 +106,7 @@ pub fn rates(s: &RateSheet) -> String {
         }
         out.push_str("\nText — credits per batch of tokens\n\n");
         out.push_str(&table(
-            &[
-                "model",
-                "label",
-                "batch",
-                "input",
-                "output",
-                "cached input",
-                "cache write",
-            ],
+            &["model", "label", "batch", "input", "output", "cached input", "cache write"],
             &rows,
             &[3, 4, 5, 6],
         ));
@@ -155,20 +122,12 @@ pub fn rates(s: &RateSheet) -> String {
                     r.quality.clone(),
                     r.size.clone(),
                     num(r.per_asset),
-                    if r.default {
-                        "default".into()
-                    } else {
-                        String::new()
-                    },
+                    if r.default { "default".into() } else { String::new() },
                 ]
             })
             .collect();
         out.push_str("\nImage — credits per image\n\n");
-        out.push_str(&table(
-            &["model", "label", "quality", "size", "credits", ""],
-            &rows,
-            &[4],
-        ));
+        out.push_str(&table(&["model", "label", "quality", "size", "credits", ""], &rows, &[4]));
     }
     if !s.video.is_empty() {
         let rows: Vec<Vec<String>> = s
@@ -183,36 +142,20 @@ pub fn rates(s: &RateSheet) -> String {
                     r.audio_per_second.map_or_else(|| "—".into(), num),
                     num(r.min_seconds),
                     r.increment_seconds.map_or_else(|| "—".into(), num),
-                    if r.default {
-                        "default".into()
-                    } else {
-                        String::new()
-                    },
+                    if r.default { "default".into() } else { String::new() },
                 ]
             })
             .collect();
         out.push_str("\nVideo — credits per second\n\n");
         out.push_str(&table(
-            &[
-                "model",
-                "label",
-                "resolution",
-                "per second",
-                "audio / s",
-                "min s",
-                "step s",
-                "",
-            ],
+            &["model", "label", "resolution", "per second", "audio / s", "min s", "step s", ""],
             &rows,
             &[3, 4, 5, 6],
         ));
     }
     if !s.tools.is_empty() {
-        let rows: Vec<Vec<String>> = s
-            .tools
-            .iter()
-            .map(|t| vec![t.tool.clone(), t.label.clone(), num(t.per_run)])
-            .collect();
+        let rows: Vec<Vec<String>> =
+            s.tools.iter().map(|t| vec![t.tool.clone(), t.label.clone(), num(t.per_run)]).collect();
         out.push_str("\nTools — credits per standard run\n\n");
         out.push_str(&table(&["tool", "label", "credits"], &rows, &[2]));
     }

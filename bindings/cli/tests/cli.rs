@@ -10,11 +10,7 @@ fn root() -> PathBuf {
 }
 
 fn tollgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tollgate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_tollgate")).current_dir(root()).args(args).output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {
@@ -47,25 +43,14 @@ fn bad_run_exits_2_with_position_on_stderr() {
     let dir = std::env::temp_dir().join(format!("tollgate-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let run = dir.join("bad.toml");
-    std::fs::write(
-        &run,
-        "[[items]]\nkind = \"text\"\nmodel = \"gpt-4o\"\ninput_tokens = \"many\"\n",
-    )
-    .unwrap();
+    std::fs::write(&run, "[[items]]\nkind = \"text\"\nmodel = \"gpt-4o\"\ninput_tokens = \"many\"\n").unwrap();
     let out = tollgate(&["estimate", run.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = text(&out.stderr);
-    assert!(
-        err.starts_with("error: ") && err.contains("bad.toml:4:16: `many` is not a decimal number"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: ") && err.contains("bad.toml:4:16: `many` is not a decimal number"), "{err}");
 
-    std::fs::write(
-        &run,
-        "[[items]]\nkind = \"text\"\nmodel = \"gpt-5o\"\ninput_tokens = 1\n",
-    )
-    .unwrap();
+    std::fs::write(&run, "[[items]]\nkind = \"text\"\nmodel = \"gpt-5o\"\ninput_tokens = 1\n").unwrap();
     let out = tollgate(&["estimate", run.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -86,14 +71,8 @@ fn bad_rates_folder_lists_every_problem_with_help() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(
-        err.contains("b.toml:4:7: text model `gpt-4o` is defined twice (first at "),
-        "{err}"
-    );
-    assert!(
-        err.contains("  help: rename or remove one of the two definitions"),
-        "{err}"
-    );
+    assert!(err.contains("b.toml:4:7: text model `gpt-4o` is defined twice (first at "), "{err}");
+    assert!(err.contains("  help: rename or remove one of the two definitions"), "{err}");
 
     let out = tollgate(&["rates", "--rates", "no/such/dir"]);
     assert_eq!(out.status.code(), Some(2));
@@ -105,21 +84,14 @@ fn rates_by_kind_as_tables_and_json() {
     let out = tollgate(&["rates", "video"]);
     assert_eq!(out.status.code(), Some(0));
     let s = text(&out.stdout);
-    assert!(
-        s.contains("Video — credits per second") && s.contains("sora-2"),
-        "{s}"
-    );
+    assert!(s.contains("Video — credits per second") && s.contains("sora-2"), "{s}");
     assert!(!s.contains("Text —"), "{s}");
 
     let out = tollgate(&["rates", "tools", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ratesVersion"], "2026-04-18");
     assert!(v["text"].as_array().unwrap().is_empty());
-    assert!(v["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|t| t["tool"] == "storyboard" && t["perRun"] == "5"));
+    assert!(v["tools"].as_array().unwrap().iter().any(|t| t["tool"] == "storyboard" && t["perRun"] == "5"));
 }
 
 #[test]

@@ -1,0 +1,582 @@
+//! Checks (SPEC §4): limits, top-ups, the pre-checkout quote and what a
+//! role may see of billing. Every "no" carries a reason code, a one-line
+//! message, the billing link, and the next step (upgrade or top-up).
+
+use crate::error::{LimitError, QuoteError, TopUpError};
+use crate::estimate::Estimate;
+use crate::money::serialize_decimal;
+use crate::policy::{Decision, Limit, Plan, PolicySet};
+use crate::rates::RateCard;
+use crate::request::{AttrValue, Context, Org, QuoteRequest};
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// The plan a limit denial points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Upgrade<'e> {
+    /// Plan name.
+    pub plan: &'e str,
+    /// Plan label.
+    pub label: &'e str,
+}
+
+/// An amount of money.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Money {
+    /// The amount, exact.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub amount: Decimal,
+    /// ISO currency code.
+    pub currency: String,
+}
+
+/// A top-up in whole blocks of the plan's increment (SPEC §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct TopUpQuote {
+    /// Blocks bought.
+    pub blocks: u64,
+    /// Credits bought: `blocks × increment`.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub credits: Decimal,
+    /// What it costs: `blocks × price_per_increment`.
+    pub price: Money,
+}
+
+/// A limit's maximum or remaining room: a count, or unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Room {
+    /// At most this many.
+    Count(Decimal),
+    /// No limit.
+    Unlimited,
+}
+
+impl Serialize for Room {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Room::Count(n) => serialize_decimal(n, s),
+            Room::Unlimited => s.serialize_str("unlimited"),
+        }
+    }
+}
+
+impl std::fmt::Display for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Room::Count(n) => write!(f, "{}", n.normalize()),
+            Room::Unlimited => f.write_str("unlimited"),
+        }
+    }
+}
+
+/// The answer of a limit check (SPEC §4.2).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct LimitCheck<'e> {
+    /// Whether `current + adding` fits the plan's maximum.
+    pub allowed: bool,
+    /// The limit.
+    pub limit: &'e str,
+    /// The organization's plan.
+    pub plan: &'e str,
+    /// The current count, from the organization's usage.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub current: Decimal,
+    /// How many the request adds.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub adding: Decimal,
+    /// The plan's maximum.
+    pub max: Room,
+    /// Room left before this request: `max − current`, at least 0.
+    pub remaining: Room,
+    /// The plan to upgrade to, when denied and there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrade<'e>>,
+    /// Why not, when denied (code `LIMIT_REACHED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Denial<'e>>,
+}
+
+/// The stable code of a denial reason (SPEC §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// The organization is suspended.
+    OrgSuspended,
+    /// The role may not do this.
+    RoleNotPermitted,
+    /// A plan limit is reached.
+    LimitReached,
+    /// The plan does not include the tool.
+    ToolNotInPlan,
+    /// The tool's frequency cap is reached.
+    FrequencyCap,
+    /// The run may cost more than the plan's ceiling per run.
+    CeilingExceeded,
+    /// The balance does not cover the run.
+    InsufficientCredits,
+    /// The pool the run draws on does not cover it.
+    PoolExhausted,
+    /// The monthly spend cap does not leave room for the run.
+    SpendCapReached,
+}
+
+/// One reason of a denial: what fired and where to go next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Denial<'e> {
+    /// Stable code.
+    pub code: ReasonCode,
+    /// One line for people.
+    pub message: String,
+    /// `/org/{slug}/billing`.
+    pub billing_link: String,
+    /// The rules that decided, for `ROLE_NOT_PERMITTED`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<&'e str>,
+    /// The plan to upgrade to, for plan limits, caps and ceilings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrade<'e>>,
+    /// The top-up that covers a shortfall of credits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_up: Option<TopUpQuote>,
+}
+
+/// Allowed or denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every check passed.
+    Allowed,
+    /// At least one check failed; see the reasons.
+    Denied,
+}
+
+/// The pre-checkout answer (SPEC §4.5, §4.7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Quote<'e> {
+    /// Allowed when there are no reasons.
+    pub verdict: Verdict,
+    /// What the run will cost.
+    pub estimate: Estimate<'e>,
+    /// Every reason it is denied, in a fixed order of codes.
+    pub reasons: Vec<Denial<'e>>,
+    /// The top-up that covers a shortfall of credits, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_up: Option<TopUpQuote>,
+}
+
+/// What a role may see and do on the billing page (SPEC §4.6).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BillingView<'e> {
+    /// The role.
+    pub role: &'e str,
+    /// The organization's plan.
+    pub plan: Upgrade<'e>,
+    /// `/org/{slug}/billing`.
+    pub billing_link: String,
+    /// Every `billing.*` action and whether this role may do it now.
+    pub can: BTreeMap<&'e str, bool>,
+    /// The self-serve buttons this role may use.
+    pub buttons: Buttons,
+    /// The balance, when the role may see it.
+    #[serde(serialize_with = "serialize_opt_decimal", skip_serializing_if = "Option::is_none")]
+    pub balance: Option<Decimal>,
+    /// The pools, when the plan has them and the role may see them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pools: Option<Vec<PoolView>>,
+    /// Spend against the monthly cap, when set and the role may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<SpendView>,
+    /// The plan's limits and current counts, when the role may see them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Vec<LimitView<'e>>>,
+}
+
+/// Self-serve billing buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Buttons {
+    /// Add credits (a top-up): `billing.top_up`, on a plan that sells them.
+    pub add_credits: bool,
+    /// Manage billing (the portal): `billing.portal`.
+    pub manage_billing: bool,
+    /// Upgrade (checkout): `billing.checkout`, on a plan with an upgrade.
+    pub upgrade: bool,
+}
+
+/// A pool as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct PoolView {
+    /// Pool name.
+    pub id: String,
+    /// Credits earmarked.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub allocated: Decimal,
+    /// Credits spent.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub spent: Decimal,
+    /// `allocated − spent`.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub remaining: Decimal,
+    /// Tools that draw on it.
+    pub tools: Vec<String>,
+}
+
+/// Spend against the monthly cap.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SpendView {
+    /// The cap.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub monthly_cap: Decimal,
+    /// Spent so far.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub spent_this_month: Decimal,
+    /// `monthly_cap − spent_this_month`, at least 0.
+    #[serde(serialize_with = "serialize_decimal")]
+    pub remaining: Decimal,
+}
+
+/// A limit as shown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct LimitView<'e> {
+    /// Limit name.
+    pub limit: &'e str,
+    /// The current count, when the state has it.
+    #[serde(serialize_with = "serialize_opt_decimal", skip_serializing_if = "Option::is_none")]
+    pub current: Option<Decimal>,
+    /// The plan's maximum.
+    pub max: Room,
+}
+
+fn serialize_opt_decimal<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_decimal(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn n(d: Decimal) -> Decimal {
+    crate::money::normalized(d)
+}
+
+/// Adds the context attributes the engine derives from the organization
+/// (`org.plan`, `org.status`), when the policies declare them. They
+/// override what a request supplies, so a request cannot claim another plan
+/// or status.
+fn derived_context(policies: &PolicySet, org: &Org, base: Option<&Context>) -> Context {
+    let mut ctx = base.cloned().unwrap_or_default();
+    let declared = |name: &str| policies.attributes.contains_key(name);
+    if declared("org.plan") {
+        ctx.insert("org.plan", AttrValue::String(org.plan.clone()));
+    }
+    if let (true, Some(status)) = (declared("org.status"), &org.status) {
+        ctx.insert("org.status", AttrValue::String(status.clone()));
+    }
+    ctx
+}
+
+impl PolicySet {
+    fn plan_of(&self, org: &Org) -> Option<&Plan> {
+        self.plans.get(org.plan.as_str())
+    }
+
+    fn known_plans(&self) -> Vec<String> {
+        self.plans.keys().map(|k| k.to_string()).collect()
+    }
+
+    fn upgrade_of(&self, plan: &Plan) -> Option<Upgrade<'_>> {
+        let to = self.plans.get(plan.upgrade_to.as_deref()?)?;
+        Some(Upgrade { plan: &to.name, label: &to.label })
+    }
+
+    /// SPEC §4.2.
+    pub(crate) fn check_limit(&self, org: &Org, limit: &str, adding: Decimal) -> Result<LimitCheck<'_>, LimitError> {
+        let plan = self
+            .plan_of(org)
+            .ok_or_else(|| LimitError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
+        let (name, max) = plan.limits.get_key_value(limit).ok_or_else(|| LimitError::UnknownLimit {
+            limit: limit.to_string(),
+            known: self.limits.iter().map(|l| l.to_string()).collect(),
+        })?;
+        let whole = |field: &str, v: Decimal| {
+            if v.is_sign_negative() && !v.is_zero() || !v.fract().is_zero() {
+                Err(LimitError::BadCount { field: field.to_string(), value: n(v).to_string() })
+            } else {
+                Ok(v)
+            }
+        };
+        let adding = whole("adding", adding)?;
+        let current = *org.usage.get(limit).ok_or_else(|| LimitError::MissingCounter { counter: limit.to_string() })?;
+        let current = whole(&format!("usage.{limit}"), current)?;
+        let (allowed, max, remaining) = match max {
+            Limit::Unlimited => (true, Room::Unlimited, Room::Unlimited),
+            Limit::Count(m) => {
+                let m = Decimal::from(*m);
+                let after = current.checked_add(adding);
+                let allowed = after.is_some_and(|a| a <= m);
+                (allowed, Room::Count(m), Room::Count((m - current).max(Decimal::ZERO)))
+            }
+        };
+        let upgrade = if allowed { None } else { self.upgrade_of(plan) };
+        let reason = (!allowed).then(|| {
+            let mut message = format!("{name} limit reached on {} ({} of {max})", plan.label, n(current));
+            if let Some(u) = &upgrade {
+                message.push_str(&format!(" — upgrade to {}", u.label));
+            }
+            Denial {
+                code: ReasonCode::LimitReached,
+                message,
+                billing_link: org.billing_link(),
+                rules: Vec::new(),
+                upgrade,
+                top_up: None,
+            }
+        });
+        Ok(LimitCheck { allowed, limit: name, plan: &plan.name, current, adding, max, remaining, upgrade, reason })
+    }
+
+    /// SPEC §4.4.
+    pub(crate) fn quote_top_up(&self, org: &Org, credits: Decimal) -> Result<TopUpQuote, TopUpError> {
+        let plan = self
+            .plan_of(org)
+            .ok_or_else(|| TopUpError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
+        let t = plan.top_up.as_ref().ok_or_else(|| TopUpError::NotSold { plan: plan.name.to_string() })?;
+        if credits <= Decimal::ZERO {
+            return Err(TopUpError::NotPositive { credits: n(credits).to_string() });
+        }
+        if credits < Decimal::from(t.min) {
+            return Err(TopUpError::BelowMinimum { credits: n(credits).to_string(), min: t.min });
+        }
+        let increment = Decimal::from(t.increment);
+        let blocks = credits.checked_div(increment).ok_or(TopUpError::Overflow)?.ceil();
+        let bought = blocks.checked_mul(increment).ok_or(TopUpError::Overflow)?;
+        if bought > Decimal::from(t.max) {
+            return Err(TopUpError::AboveMaximum { credits: n(bought).to_string(), max: t.max });
+        }
+        let blocks_u = u64::try_from(blocks).map_err(|_| TopUpError::Overflow)?;
+        let amount = blocks.checked_mul(t.price).ok_or(TopUpError::Overflow)?;
+        Ok(TopUpQuote { blocks: blocks_u, credits: bought, price: Money { amount, currency: t.currency.clone() } })
+    }
+
+    /// SPEC §4.6.
+    pub(crate) fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
+        let plan = self
+            .plan_of(org)
+            .ok_or_else(|| QuoteError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
+        let ctx = derived_context(self, org, None);
+        let role_name = self.resolve(role, "billing.view", &ctx).map(|(r, _)| r).or_else(|e| {
+            // `billing.view` may be absent from custom vocabularies: only the role must exist.
+            match e {
+                crate::error::AuthorizeError::UnknownAction { .. } => self.role_ids.get(role).copied().ok_or(
+                    QuoteError::Authorize(crate::error::AuthorizeError::UnknownRole {
+                        role: role.to_string(),
+                        known: self.role_ids.keys().map(|k| k.to_string()).collect(),
+                    }),
+                ),
+                other => Err(QuoteError::Authorize(other)),
+            }
+        })?;
+        let mut can = BTreeMap::new();
+        for (ai, action) in self.actions.iter().enumerate() {
+            if action.name.starts_with("billing.") {
+                can.insert(&*action.name, self.decide(role_name, ai, &ctx).allowed());
+            }
+        }
+        let may = |a: &str| can.get(a).copied().unwrap_or(false);
+        let buttons = Buttons {
+            add_credits: may("billing.top_up") && plan.top_up.is_some(),
+            manage_billing: may("billing.portal"),
+            upgrade: may("billing.checkout") && plan.upgrade_to.is_some(),
+        };
+        let balance = may("billing.balance.view").then_some(org.balance);
+        let pools = (may("billing.pools.view") && plan.feature("allocation_pools")).then(|| {
+            org.pools
+                .iter()
+                .map(|p| PoolView {
+                    id: p.id.clone(),
+                    allocated: p.allocated,
+                    spent: p.spent,
+                    remaining: (p.allocated - p.spent).max(Decimal::ZERO),
+                    tools: p.tools.clone(),
+                })
+                .collect()
+        });
+        let spend = match (&org.spend_controls, may("billing.spend.view")) {
+            (Some(s), true) => Some(SpendView {
+                monthly_cap: s.monthly_cap,
+                spent_this_month: s.spent_this_month,
+                remaining: (s.monthly_cap - s.spent_this_month).max(Decimal::ZERO),
+            }),
+            _ => None,
+        };
+        let limits = may("billing.limits.view").then(|| {
+            plan.limits
+                .iter()
+                .map(|(name, max)| LimitView {
+                    limit: name,
+                    current: org.usage.get(&**name).copied(),
+                    max: match max {
+                        Limit::Count(m) => Room::Count(Decimal::from(*m)),
+                        Limit::Unlimited => Room::Unlimited,
+                    },
+                })
+                .collect()
+        });
+        let role = self.roles.get(role_name).map_or("", |r| &*r.name);
+        Ok(BillingView {
+            role,
+            plan: Upgrade { plan: &plan.name, label: &plan.label },
+            billing_link: org.billing_link(),
+            can,
+            buttons,
+            balance,
+            pools,
+            spend,
+            limits,
+        })
+    }
+}
+
+/// SPEC §4.5: estimate, authorization of `tools.run`, tool enablement,
+/// frequency caps, ceiling, affordability; every reason at once.
+pub(crate) fn quote<'e>(
+    rates: &'e RateCard,
+    policies: &'e PolicySet,
+    req: &QuoteRequest,
+) -> Result<Quote<'e>, QuoteError> {
+    let org = &req.org;
+    let plan = policies
+        .plan_of(org)
+        .ok_or_else(|| QuoteError::UnknownPlan { plan: org.plan.clone(), known: policies.known_plans() })?;
+    let ctx = derived_context(policies, org, req.context.as_ref());
+    let decision: Decision<'e> = policies.authorize(&req.role, "tools.run", &ctx)?;
+    let estimate = rates.estimate(&req.run)?;
+    let cost = estimate.charged.high;
+    let link = org.billing_link();
+    let upgrade = policies.upgrade_of(plan);
+    let upgrade_hint = |m: &mut String| {
+        if let Some(u) = &upgrade {
+            m.push_str(&format!(" — upgrade to {}", u.label));
+        }
+    };
+    let mut reasons = Vec::new();
+    let mut push = |code, message: String, rules: Vec<&'e str>, upgrade: Option<Upgrade<'e>>, top_up| {
+        reasons.push(Denial { code, message, billing_link: link.clone(), rules, upgrade, top_up });
+    };
+
+    if org.is_suspended() {
+        push(ReasonCode::OrgSuspended, format!("organization `{}` is suspended", org.slug), Vec::new(), None, None);
+    }
+    if !decision.allowed() {
+        let rules = decision.rules.clone();
+        push(ReasonCode::RoleNotPermitted, decision.message(), rules, None, None);
+    }
+    if let Some(tool) = &req.run.tool {
+        if let Some(rules) = plan.tools.get(tool.as_str()) {
+            if !rules.enabled {
+                let mut m = format!("{tool} is not included in {}", plan.label);
+                upgrade_hint(&mut m);
+                push(ReasonCode::ToolNotInPlan, m, Vec::new(), upgrade, None);
+            }
+            for (window, cap) in &rules.caps {
+                let counter = format!("tools.{tool}.{}", window.counter());
+                let used = *org.usage.get(&counter).ok_or(QuoteError::MissingCounter { counter })?;
+                if used.checked_add(Decimal::ONE).is_none_or(|after| after > Decimal::from(*cap)) {
+                    let mut m = format!(
+                        "{tool} is capped at {cap} runs per {} on {} ({} used)",
+                        window.per(),
+                        plan.label,
+                        n(used)
+                    );
+                    upgrade_hint(&mut m);
+                    push(ReasonCode::FrequencyCap, m, Vec::new(), upgrade, None);
+                }
+            }
+            if let Some(ceiling) = rules.max_credits_per_run {
+                if cost > ceiling {
+                    let mut m = format!(
+                        "this run may cost up to {} credits; {} allows at most {} per {tool} run",
+                        n(cost),
+                        plan.label,
+                        n(ceiling)
+                    );
+                    upgrade_hint(&mut m);
+                    push(ReasonCode::CeilingExceeded, m, Vec::new(), upgrade, None);
+                }
+            }
+        }
+    }
+    let mut top_up = None;
+    if cost > org.balance {
+        let short = cost - org.balance;
+        // The top-up that covers the shortfall: at least the plan's minimum.
+        let wanted = match plan.top_up.as_ref() {
+            Some(t) => short.max(Decimal::from(t.min)),
+            None => short,
+        };
+        let quote = policies.quote_top_up(org, wanted).ok();
+        let mut m = format!(
+            "this run may cost up to {} credits; the balance is {} (short {})",
+            n(cost),
+            n(org.balance),
+            n(short)
+        );
+        match &quote {
+            Some(q) => {
+                m.push_str(&format!(" — add {} credits for {} {}", n(q.credits), n(q.price.amount), q.price.currency))
+            }
+            None => m.push_str(" — no single top-up covers it; contact the owner"),
+        }
+        top_up.clone_from(&quote);
+        push(ReasonCode::InsufficientCredits, m, Vec::new(), None, quote);
+    }
+    if plan.feature("allocation_pools") {
+        if let Some(tool) = &req.run.tool {
+            // A run draws on the first pool (in the order given) that lists its tool.
+            if let Some(pool) = org.pools.iter().find(|p| p.tools.iter().any(|t| t == tool)) {
+                let left = pool.allocated - pool.spent;
+                if cost > left {
+                    let m = format!(
+                        "pool `{}` has {} credits left; this run may cost up to {}",
+                        pool.id,
+                        n(left.max(Decimal::ZERO)),
+                        n(cost)
+                    );
+                    push(ReasonCode::PoolExhausted, m, Vec::new(), None, None);
+                }
+            }
+        }
+    }
+    if let Some(s) = &org.spend_controls {
+        let left = s.monthly_cap - s.spent_this_month;
+        if cost > left {
+            let m = format!(
+                "this run may cost up to {} credits; {} remain under the monthly cap of {}",
+                n(cost),
+                n(left.max(Decimal::ZERO)),
+                n(s.monthly_cap)
+            );
+            push(ReasonCode::SpendCapReached, m, Vec::new(), None, None);
+        }
+    }
+    reasons.sort_by_key(|r| r.code);
+    let verdict = if reasons.is_empty() { Verdict::Allowed } else { Verdict::Denied };
+    Ok(Quote { verdict, estimate, reasons, top_up })
+}

@@ -1,0 +1,193 @@
+//! Decisions (SPEC §3.1, §4.1): default deny, deny beats allow, conditions
+//! fail closed, and the decision names every rule that determined it.
+
+use super::{Condition, Effect, Op, PolicySet, Value};
+use crate::error::AuthorizeError;
+use crate::request::{AttrValue, Context};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+/// Why a decision came out as it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reason {
+    /// At least one allow rule applies and no deny rule does.
+    Allowed,
+    /// A deny rule applies.
+    DeniedByRule,
+    /// No rule allows the action (default deny).
+    NoRuleAllows,
+}
+
+/// An authorization decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Decision<'e> {
+    /// The role asked about.
+    pub role: &'e str,
+    /// The action asked about.
+    pub action: &'e str,
+    /// Allow or deny.
+    pub decision: Effect,
+    /// Every rule that determined it: the applying deny rules for a denial,
+    /// the applying allow rules for an allow, none for a default deny.
+    pub rules: Vec<&'e str>,
+    /// Why.
+    pub reason: Reason,
+    /// Context attributes whose absence (or wrong type) decided: a deny
+    /// rule applied for want of them, or an allow rule could not.
+    pub missing_attributes: Vec<&'e str>,
+}
+
+impl Decision<'_> {
+    /// Whether the action is allowed.
+    pub fn allowed(&self) -> bool {
+        self.decision == Effect::Allow
+    }
+
+    /// One line for people: what was decided and by which rules.
+    pub fn message(&self) -> String {
+        let quoted = |v: &[&str]| v.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+        let mut m = match self.reason {
+            Reason::Allowed => format!("`{}` may `{}` (allowed by {})", self.role, self.action, quoted(&self.rules)),
+            Reason::DeniedByRule => {
+                format!("`{}` may not `{}` (denied by {})", self.role, self.action, quoted(&self.rules))
+            }
+            Reason::NoRuleAllows => format!("`{}` may not `{}` (no rule allows it)", self.role, self.action),
+        };
+        if !self.missing_attributes.is_empty() {
+            m.push_str(&format!("; missing from the context: {}", quoted(&self.missing_attributes)));
+        }
+        m
+    }
+}
+
+/// Serialized as `{decision, rules, reason, message, missingAttributes?}`;
+/// the message is built only when serialized.
+impl Serialize for Decision<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = if self.missing_attributes.is_empty() { 4 } else { 5 };
+        let mut st = s.serialize_struct("Decision", n)?;
+        st.serialize_field("decision", &self.decision)?;
+        st.serialize_field("rules", &self.rules)?;
+        st.serialize_field("reason", &self.reason)?;
+        st.serialize_field("message", &self.message())?;
+        if !self.missing_attributes.is_empty() {
+            st.serialize_field("missingAttributes", &self.missing_attributes)?;
+        }
+        st.end()
+    }
+}
+
+/// A condition's outcome: holds, fails, or cannot be told (attribute
+/// missing or of the wrong type).
+fn eval(c: &Condition, ctx: &Context) -> Option<bool> {
+    let v = ctx.get(&c.attr);
+    if let Op::Exists(want) = c.op {
+        return Some(v.is_some() == want);
+    }
+    let v = v?;
+    let same = |want: &Value| match (want, v) {
+        (Value::Str(a), AttrValue::String(b)) => Some(a == b),
+        (Value::Num(a), AttrValue::Number(b)) => Some(a == b),
+        (Value::Bool(a), AttrValue::Bool(b)) => Some(a == b),
+        _ => None,
+    };
+    let num = || match v {
+        AttrValue::Number(n) => Some(*n),
+        _ => None,
+    };
+    match &c.op {
+        Op::Eq(want) => same(want),
+        Op::Ne(want) => same(want).map(|eq| !eq),
+        Op::In(list) => {
+            let mut typed = false;
+            for want in list {
+                match same(want) {
+                    Some(true) => return Some(true),
+                    Some(false) => typed = true,
+                    None => {}
+                }
+            }
+            typed.then_some(false)
+        }
+        Op::Gt(n) => num().map(|v| v > *n),
+        Op::Gte(n) => num().map(|v| v >= *n),
+        Op::Lt(n) => num().map(|v| v < *n),
+        Op::Lte(n) => num().map(|v| v <= *n),
+        Op::Exists(_) => None,
+    }
+}
+
+impl PolicySet {
+    /// Checks the names of a request: role, action, context attributes.
+    pub(crate) fn resolve(&self, role: &str, action: &str, ctx: &Context) -> Result<(usize, usize), AuthorizeError> {
+        let r = *self.role_ids.get(role).ok_or_else(|| AuthorizeError::UnknownRole {
+            role: role.to_string(),
+            known: self.role_ids.keys().map(|k| k.to_string()).collect(),
+        })?;
+        let a = *self.action_ids.get(action).ok_or_else(|| AuthorizeError::UnknownAction {
+            action: action.to_string(),
+            known: self.action_ids.keys().map(|k| k.to_string()).collect(),
+        })?;
+        for (attr, _) in ctx.iter() {
+            if !self.attributes.contains_key(attr) {
+                return Err(AuthorizeError::UnknownAttribute {
+                    attr: attr.to_string(),
+                    known: self.attributes.keys().map(|k| k.to_string()).collect(),
+                });
+            }
+        }
+        Ok((r, a))
+    }
+
+    /// The decision for a role and action (SPEC §3.1).
+    pub(crate) fn authorize(&self, role: &str, action: &str, ctx: &Context) -> Result<Decision<'_>, AuthorizeError> {
+        let (r, a) = self.resolve(role, action, ctx)?;
+        Ok(self.decide(r, a, ctx))
+    }
+
+    pub(crate) fn decide(&self, r: usize, a: usize, ctx: &Context) -> Decision<'_> {
+        let candidates = self.index.get(r * self.actions.len() + a).map_or(&[][..], Vec::as_slice);
+        let (mut allows, mut denies) = (Vec::new(), Vec::new());
+        let (mut allow_missing, mut deny_missing): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for rule in candidates.iter().filter_map(|&i| self.rules.get(i)) {
+            let mut fails = false;
+            let mut missing: Vec<&str> = Vec::new();
+            for c in &rule.conditions {
+                match eval(c, ctx) {
+                    Some(true) => {}
+                    Some(false) => {
+                        fails = true;
+                        break;
+                    }
+                    None => missing.push(&c.attr),
+                }
+            }
+            if fails {
+                continue;
+            }
+            match (rule.effect, missing.is_empty()) {
+                (Effect::Allow, true) => allows.push(&*rule.id),
+                (Effect::Allow, false) => allow_missing.extend(missing),
+                (Effect::Deny, _) => {
+                    denies.push(&*rule.id);
+                    deny_missing.extend(missing);
+                }
+            }
+        }
+        let role = self.roles.get(r).map_or("", |x| &*x.name);
+        let action = self.actions.get(a).map_or("", |x| &*x.name);
+        let (decision, rules, reason, mut missing) = if !denies.is_empty() {
+            (Effect::Deny, denies, Reason::DeniedByRule, deny_missing)
+        } else if !allows.is_empty() {
+            (Effect::Allow, allows, Reason::Allowed, Vec::new())
+        } else {
+            (Effect::Deny, Vec::new(), Reason::NoRuleAllows, allow_missing)
+        };
+        missing.sort_unstable();
+        missing.dedup();
+        Decision { role, action, decision, rules, reason, missing_attributes: missing }
+    }
+}

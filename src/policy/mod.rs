@@ -1,0 +1,727 @@
+//! Policies (SPEC §3): roles, actions, attributes, rules and plans. The
+//! document form is in `doc`; loading validates every file and compiles
+//! the rules into an index by role and action.
+
+mod authorize;
+mod doc;
+mod sheet;
+
+pub use authorize::{Decision, Reason};
+pub(crate) use doc::AttrType;
+pub use doc::Effect;
+pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
+
+use crate::error::{LoadError, LoadProblemKind};
+use crate::load::{FileCtx, Problems};
+use crate::source::{Location, Source};
+use doc::{ConditionDoc, LimitDoc, Name, PlanDoc, PolicyDoc, RuleDoc};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use toml::Spanned;
+
+/// Plan features the engine knows.
+pub(crate) const FEATURES: &[&str] = &["allocation_pools"];
+
+/// The compiled policies.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PolicySet {
+    pub(crate) roles: Vec<Role>,
+    pub(crate) role_ids: BTreeMap<Arc<str>, usize>,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) action_ids: BTreeMap<Arc<str>, usize>,
+    pub(crate) attributes: BTreeMap<Arc<str>, AttrType>,
+    pub(crate) rules: Vec<Rule>,
+    /// `index[role * actions.len() + action]`: the rules that can apply, in
+    /// file order. Built at load time so a decision never scans all rules.
+    pub(crate) index: Vec<Vec<usize>>,
+    pub(crate) plans: BTreeMap<Arc<str>, Plan>,
+    /// Every limit name, sorted.
+    pub(crate) limits: Vec<Arc<str>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Role {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    /// Direct parents.
+    pub(crate) inherits: Vec<usize>,
+    /// Where it is defined, and the index of that source.
+    pub(crate) location: Location,
+    pub(crate) file: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Action {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    pub(crate) mutation: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub(crate) id: Arc<str>,
+    pub(crate) effect: Effect,
+    pub(crate) description: Option<String>,
+    /// `None`: every role.
+    pub(crate) roles: Option<Vec<usize>>,
+    pub(crate) actions: Vec<String>,
+    pub(crate) conditions: Vec<Condition>,
+    pub(crate) location: Location,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    pub(crate) attr: Arc<str>,
+    pub(crate) op: Op,
+}
+
+/// A condition's operator with its value, typed by the attribute.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Eq(Value),
+    Ne(Value),
+    In(Vec<Value>),
+    Gt(Decimal),
+    Gte(Decimal),
+    Lt(Decimal),
+    Lte(Decimal),
+    Exists(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Str(String),
+    Num(Decimal),
+    Bool(bool),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) name: Arc<str>,
+    pub(crate) label: String,
+    pub(crate) upgrade_to: Option<Arc<str>>,
+    pub(crate) features: BTreeMap<String, bool>,
+    pub(crate) limits: BTreeMap<Arc<str>, Limit>,
+    pub(crate) tools: BTreeMap<Arc<str>, PlanTool>,
+    pub(crate) top_up: Option<TopUp>,
+}
+
+impl Plan {
+    pub(crate) fn feature(&self, name: &str) -> bool {
+        self.features.get(name).copied().unwrap_or(false)
+    }
+}
+
+/// A limit's maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    Count(u64),
+    Unlimited,
+}
+
+/// The window of a frequency cap, and the usage counter that counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Window {
+    Hour,
+    Day,
+    Month,
+}
+
+impl Window {
+    /// The usage counter suffix: `tools.{tool}.{counter}`.
+    pub(crate) fn counter(self) -> &'static str {
+        match self {
+            Window::Hour => "runs_this_hour",
+            Window::Day => "runs_today",
+            Window::Month => "runs_this_month",
+        }
+    }
+
+    pub(crate) fn per(self) -> &'static str {
+        match self {
+            Window::Hour => "hour",
+            Window::Day => "day",
+            Window::Month => "month",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PlanTool {
+    pub(crate) enabled: bool,
+    pub(crate) caps: Vec<(Window, u64)>,
+    pub(crate) max_credits_per_run: Option<Decimal>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TopUp {
+    pub(crate) increment: u64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+    pub(crate) price: Decimal,
+    pub(crate) currency: String,
+}
+
+/// Whether an action pattern (`billing.top_up` or `billing.*`) covers an action.
+fn pattern_matches(pattern: &str, action: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => action.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')),
+        None => pattern == action,
+    }
+}
+
+/// Loads policy sources, in the order given (callers sort by file name).
+pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
+    let mut problems = Problems::default();
+    let mut docs: Vec<(usize, PolicyDoc)> = Vec::new();
+    for (index, src) in sources.iter().enumerate() {
+        let mut cx = FileCtx { src, index, problems: &mut problems };
+        if let Some(doc) = cx.parse::<PolicyDoc>() {
+            docs.push((index, doc));
+        }
+    }
+
+    // Pass 1: every name, across files, so references may cross files.
+    let mut set = PolicySet::default();
+    let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
+    for (index, doc) in &docs {
+        let Some(src) = sources.get(*index) else { continue };
+        let mut cx = FileCtx { src, index: *index, problems: &mut problems };
+        for (name, r) in &doc.roles {
+            if let Some(id) = claim(&mut cx, &mut seen, "role", name) {
+                set.role_ids.insert(Arc::clone(&id), set.roles.len());
+                let label = r.get_ref().label.clone().unwrap_or_else(|| id.to_string());
+                let location = cx.at(name.span());
+                set.roles.push(Role { name: id, label, inherits: Vec::new(), location, file: *index });
+            }
+        }
+        for (name, a) in &doc.actions {
+            if let Some(id) = claim(&mut cx, &mut seen, "action", name) {
+                if id.ends_with(".*") || id.contains('*') {
+                    cx.report(LoadProblemKind::BadName { what: "action", name: id.to_string() }, name.span());
+                    continue;
+                }
+                set.action_ids.insert(Arc::clone(&id), set.actions.len());
+                let a = a.get_ref();
+                let label = a.label.clone().unwrap_or_else(|| id.to_string());
+                set.actions.push(Action { name: id, label, mutation: a.mutation });
+            }
+        }
+        for (name, t) in &doc.attributes {
+            if let Some(id) = claim(&mut cx, &mut seen, "attribute", name) {
+                set.attributes.insert(id, *t.get_ref());
+            }
+        }
+        for name in doc.plans.keys() {
+            claim(&mut cx, &mut seen, "plan", name);
+        }
+    }
+    // Role ids follow BTreeMap order within a file, files in order; sort
+    // roles by name so ids (and everything derived) do not depend on files.
+    sort_by_name(&mut set.roles, &mut set.role_ids, |r| &r.name);
+    sort_by_name(&mut set.actions, &mut set.action_ids, |a| &a.name);
+
+    // Pass 2: inheritance, rules, plans.
+    for (index, doc) in &docs {
+        let Some(src) = sources.get(*index) else { continue };
+        let mut cx = FileCtx { src, index: *index, problems: &mut problems };
+        for (name, r) in &doc.roles {
+            let Some(&id) = set.role_ids.get(name.get_ref().as_str()) else { continue };
+            let mut parents = Vec::new();
+            for parent in &r.get_ref().inherits {
+                match set.role_ids.get(parent.get_ref().as_str()) {
+                    Some(&p) => parents.push(p),
+                    None => cx.report(unknown("role", parent.get_ref(), set.role_ids.keys()), parent.span()),
+                }
+            }
+            if let Some(role) = set.roles.get_mut(id) {
+                role.inherits = parents;
+            }
+        }
+        for rule in &doc.rules {
+            if let Some(r) = compile_rule(&mut cx, &set, rule) {
+                let key = r.id.to_string();
+                if let Some(first) = seen.get(&("rule", key.clone())) {
+                    let first = first.clone();
+                    let kind = LoadProblemKind::Duplicate { what: "rule", name: key, first };
+                    cx.report(kind, rule.get_ref().id.span());
+                    continue;
+                }
+                seen.insert(("rule", key), r.location.clone());
+                set.rules.push(r);
+            }
+        }
+        for (name, plan) in &doc.plans {
+            if let Some(p) = compile_plan(&mut cx, &docs, name, plan) {
+                set.plans.insert(Arc::clone(&p.name), p);
+            }
+        }
+    }
+    check_cycles(&set, &mut problems);
+    check_limits(&docs, sources, &mut problems, &mut set);
+
+    if !problems.is_empty() {
+        return Err(problems.into_error());
+    }
+    set.index = build_index(&set);
+    Ok(set)
+}
+
+fn sort_by_name<T>(items: &mut [T], ids: &mut BTreeMap<Arc<str>, usize>, name: impl Fn(&T) -> &Arc<str>) {
+    items.sort_by(|a, b| name(a).cmp(name(b)));
+    ids.clear();
+    for (i, item) in items.iter().enumerate() {
+        ids.insert(Arc::clone(name(item)), i);
+    }
+}
+
+/// Records a definition, or reports it as a duplicate of an earlier one.
+fn claim(
+    cx: &mut FileCtx,
+    seen: &mut BTreeMap<(&'static str, String), Location>,
+    what: &'static str,
+    name: &Name,
+) -> Option<Arc<str>> {
+    let id = cx.name(name, what)?;
+    let key = (what, name.get_ref().clone());
+    if let Some(first) = seen.get(&key) {
+        let kind = LoadProblemKind::Duplicate { what, name: name.get_ref().clone(), first: first.clone() };
+        cx.report(kind, name.span());
+        return None;
+    }
+    seen.insert(key, cx.at(name.span()));
+    Some(id)
+}
+
+fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a Arc<str>>) -> LoadProblemKind {
+    LoadProblemKind::UnknownName { what, name: name.to_string(), known: known.map(|k| k.to_string()).collect() }
+}
+
+fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> Option<Rule> {
+    let r = rule.get_ref();
+    let id = cx.name(&r.id, "rule");
+    let mut ok = id.is_some();
+    let roles = match &r.roles {
+        None => None,
+        Some(list) => {
+            let mut ids = Vec::new();
+            for role in list {
+                match set.role_ids.get(role.get_ref().as_str()) {
+                    Some(&i) => ids.push(i),
+                    None => {
+                        cx.report(unknown("role", role.get_ref(), set.role_ids.keys()), role.span());
+                        ok = false;
+                    }
+                }
+            }
+            Some(ids)
+        }
+    };
+    if r.actions.is_empty() {
+        cx.report(LoadProblemKind::Empty { what: "actions" }, rule.span());
+        ok = false;
+    }
+    let mut actions = Vec::new();
+    for a in &r.actions {
+        let pattern = a.get_ref();
+        if pattern.strip_suffix(".*").is_some() {
+            if !set.actions.iter().any(|act| pattern_matches(pattern, &act.name)) {
+                cx.report(LoadProblemKind::GlobMatchesNothing { pattern: pattern.clone() }, a.span());
+                ok = false;
+            }
+        } else if !set.action_ids.contains_key(pattern.as_str()) {
+            cx.report(unknown("action", pattern, set.action_ids.keys()), a.span());
+            ok = false;
+        }
+        actions.push(pattern.clone());
+    }
+    let mut conditions = Vec::new();
+    for c in &r.when {
+        match compile_condition(cx, set, c) {
+            Some(cond) => conditions.push(cond),
+            None => ok = false,
+        }
+    }
+    let id = id?;
+    ok.then(|| Rule {
+        id,
+        effect: r.effect,
+        description: r.description.clone(),
+        roles,
+        actions,
+        conditions,
+        location: cx.at(rule.get_ref().id.span()),
+    })
+}
+
+fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc>) -> Option<Condition> {
+    let d = c.get_ref();
+    let attr = d.attr.get_ref();
+    let Some((name, &ty)) = set.attributes.get_key_value(attr.as_str()) else {
+        cx.report(unknown("attribute", attr, set.attributes.keys()), d.attr.span());
+        return None;
+    };
+    let ops = [
+        ("eq", &d.eq),
+        ("ne", &d.ne),
+        ("in", &d.in_),
+        ("gt", &d.gt),
+        ("gte", &d.gte),
+        ("lt", &d.lt),
+        ("lte", &d.lte),
+        ("exists", &d.exists),
+    ];
+    let given: Vec<_> = ops.iter().filter_map(|(op, v)| v.as_ref().map(|v| (*op, v))).collect();
+    let [(op, value)] = given.as_slice() else {
+        let reason = format!("a condition needs exactly one operator (got {})", given.len());
+        cx.report(LoadProblemKind::BadCondition { reason }, c.span());
+        return None;
+    };
+    let bad = |cx: &mut FileCtx, reason: String| {
+        cx.report(LoadProblemKind::BadCondition { reason }, value.span());
+        None
+    };
+    let typed = |cx: &mut FileCtx, v: &toml::Value| -> Option<Value> {
+        match (ty, v) {
+            (AttrType::String, toml::Value::String(s)) => Some(Value::Str(s.clone())),
+            (AttrType::Bool, toml::Value::Boolean(b)) => Some(Value::Bool(*b)),
+            (AttrType::Number, toml::Value::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
+            (AttrType::Number, toml::Value::Float(f)) => crate::money::float_to_decimal(*f).ok().map(Value::Num),
+            (AttrType::Number, toml::Value::String(s)) => crate::money::parse_decimal_str(s).ok().map(Value::Num),
+            _ => bad(cx, format!("`{attr}` is a {} attribute; `{op}` gives {}", type_name(ty), v.type_str())),
+        }
+    };
+    let op = match *op {
+        "eq" => Op::Eq(typed(cx, value.get_ref())?),
+        "ne" => Op::Ne(typed(cx, value.get_ref())?),
+        "in" => {
+            let toml::Value::Array(items) = value.get_ref() else {
+                bad(cx, format!("`in` needs a list (got {})", value.get_ref().type_str()));
+                return None;
+            };
+            let mut vals = Vec::new();
+            for v in items {
+                vals.push(typed(cx, v)?);
+            }
+            Op::In(vals)
+        }
+        "exists" => match value.get_ref() {
+            toml::Value::Boolean(b) => Op::Exists(*b),
+            other => {
+                bad(cx, format!("`exists` needs true or false (got {})", other.type_str()));
+                return None;
+            }
+        },
+        cmp => {
+            if ty != AttrType::Number {
+                bad(cx, format!("`{cmp}` compares numbers; `{attr}` is a {} attribute", type_name(ty)));
+                return None;
+            }
+            let Some(Value::Num(n)) = typed(cx, value.get_ref()) else { return None };
+            match cmp {
+                "gt" => Op::Gt(n),
+                "gte" => Op::Gte(n),
+                "lt" => Op::Lt(n),
+                _ => Op::Lte(n),
+            }
+        }
+    };
+    Some(Condition { attr: Arc::clone(name), op })
+}
+
+fn type_name(t: AttrType) -> &'static str {
+    match t {
+        AttrType::String => "string",
+        AttrType::Number => "number",
+        AttrType::Bool => "bool",
+    }
+}
+
+fn count(cx: &mut FileCtx, v: &Spanned<i64>, field: &str) -> Option<u64> {
+    match u64::try_from(*v.get_ref()) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            let kind = LoadProblemKind::Negative { field: field.to_string(), value: Decimal::from(*v.get_ref()) };
+            cx.report(kind, v.span());
+            None
+        }
+    }
+}
+
+fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan: &Spanned<PlanDoc>) -> Option<Plan> {
+    let p = plan.get_ref();
+    let id = cx.name(name, "plan")?;
+    let mut ok = true;
+    let all_plans = || docs.iter().flat_map(|(_, d)| d.plans.keys().map(|k| k.get_ref().clone()));
+    let upgrade_to = match &p.upgrade_to {
+        None => None,
+        Some(u) => {
+            if !all_plans().any(|k| &k == u.get_ref()) {
+                let known: BTreeSet<String> = all_plans().collect();
+                let kind = LoadProblemKind::UnknownName {
+                    what: "plan",
+                    name: u.get_ref().clone(),
+                    known: known.into_iter().collect(),
+                };
+                cx.report(kind, u.span());
+                ok = false;
+            }
+            Some(Arc::from(u.get_ref().as_str()))
+        }
+    };
+    let mut features = BTreeMap::new();
+    for (f, on) in &p.features {
+        if !FEATURES.contains(&f.get_ref().as_str()) {
+            let kind = LoadProblemKind::UnknownName {
+                what: "feature",
+                name: f.get_ref().clone(),
+                known: FEATURES.iter().map(|s| s.to_string()).collect(),
+            };
+            cx.report(kind, f.span());
+            ok = false;
+        }
+        features.insert(f.get_ref().clone(), *on);
+    }
+    let mut limits = BTreeMap::new();
+    for (limit, value) in p.limits.get_ref() {
+        let Some(lid) = cx.name(limit, "limit") else {
+            ok = false;
+            continue;
+        };
+        let parsed = match value.get_ref() {
+            LimitDoc::Count(n) => u64::try_from(*n).ok().map(Limit::Count),
+            LimitDoc::Word(w) if w == "unlimited" => Some(Limit::Unlimited),
+            LimitDoc::Word(_) => None,
+        };
+        match parsed {
+            Some(l) => {
+                limits.insert(lid, l);
+            }
+            None => {
+                let shown = match value.get_ref() {
+                    LimitDoc::Count(n) => n.to_string(),
+                    LimitDoc::Word(w) => format!("\"{w}\""),
+                };
+                cx.report(LoadProblemKind::BadLimit { limit: lid.to_string(), value: shown }, value.span());
+                ok = false;
+            }
+        }
+    }
+    let mut tools = BTreeMap::new();
+    for (tool, t) in &p.tools {
+        let Some(tid) = cx.name(tool, "tool") else {
+            ok = false;
+            continue;
+        };
+        let t = t.get_ref();
+        let mut caps = Vec::new();
+        for (window, v) in
+            [(Window::Hour, &t.runs_per_hour), (Window::Day, &t.runs_per_day), (Window::Month, &t.runs_per_month)]
+        {
+            if let Some(v) = v {
+                match count(cx, v, &format!("runs_per_{}", window.per())) {
+                    Some(n) => caps.push((window, n)),
+                    None => ok = false,
+                }
+            }
+        }
+        let ceiling = match &t.max_credits_per_run {
+            None => None,
+            Some(n) => match cx.non_negative(n, "max_credits_per_run") {
+                Some(d) => Some(d),
+                None => {
+                    ok = false;
+                    None
+                }
+            },
+        };
+        tools.insert(tid, PlanTool { enabled: t.enabled, caps, max_credits_per_run: ceiling });
+    }
+    let top_up = match &p.top_up {
+        None => None,
+        Some(t) => {
+            let t = t.get_ref();
+            let increment = count(cx, &t.increment, "increment");
+            if *t.increment.get_ref() == 0 {
+                let kind = LoadProblemKind::NotPositive { field: "increment".into(), value: Decimal::ZERO };
+                cx.report(kind, t.increment.span());
+                ok = false;
+            }
+            let min = count(cx, &t.min, "min");
+            let max = count(cx, &t.max, "max");
+            if t.min.get_ref() > t.max.get_ref() {
+                cx.report(LoadProblemKind::MinAboveMax { min: *t.min.get_ref(), max: *t.max.get_ref() }, t.min.span());
+                ok = false;
+            }
+            let price_doc = t.price_per_increment.get_ref();
+            let price = cx.non_negative(&price_doc.amount, "amount");
+            let currency = price_doc.currency.get_ref().trim().to_string();
+            if currency.is_empty() {
+                cx.report(LoadProblemKind::Empty { what: "currency" }, price_doc.currency.span());
+                ok = false;
+            }
+            match (increment, min, max, price) {
+                (Some(increment), Some(min), Some(max), Some(price)) if increment > 0 => {
+                    Some(TopUp { increment, min, max, price, currency })
+                }
+                _ => {
+                    ok = false;
+                    None
+                }
+            }
+        }
+    };
+    ok.then(|| Plan {
+        label: p.label.clone().unwrap_or_else(|| id.to_string()),
+        name: id,
+        upgrade_to,
+        features,
+        limits,
+        tools,
+        top_up,
+    })
+}
+
+/// Every plan states every limit any plan states.
+fn check_limits(docs: &[(usize, PolicyDoc)], sources: &[Source], problems: &mut Problems, set: &mut PolicySet) {
+    let mut stated: BTreeMap<String, String> = BTreeMap::new();
+    for (_, doc) in docs {
+        for (plan, p) in &doc.plans {
+            for limit in p.get_ref().limits.get_ref().keys() {
+                stated.entry(limit.get_ref().clone()).or_insert_with(|| plan.get_ref().clone());
+            }
+        }
+    }
+    for (index, doc) in docs {
+        let Some(src) = sources.get(*index) else { continue };
+        let mut cx = FileCtx { src, index: *index, problems };
+        for (plan, p) in &doc.plans {
+            let has: BTreeSet<&str> = p.get_ref().limits.get_ref().keys().map(|k| k.get_ref().as_str()).collect();
+            for (limit, by) in &stated {
+                if !has.contains(limit.as_str()) {
+                    let kind = LoadProblemKind::MissingLimit {
+                        plan: plan.get_ref().clone(),
+                        limit: limit.clone(),
+                        stated_by: by.clone(),
+                    };
+                    cx.report(kind, p.get_ref().limits.span());
+                }
+            }
+        }
+    }
+    set.limits = stated.into_keys().map(|k| Arc::from(k.as_str())).collect();
+}
+
+/// Reports each inheritance cycle once, at the first role of the cycle.
+fn check_cycles(set: &PolicySet, problems: &mut Problems) {
+    // 0 = unvisited, 1 = on the current path, 2 = done.
+    let mut state = vec![0u8; set.roles.len()];
+    let mut reported = BTreeSet::new();
+    for start in 0..set.roles.len() {
+        let mut path = Vec::new();
+        visit(set, start, &mut state, &mut path, &mut |cycle: Vec<usize>| {
+            let mut key = cycle.clone();
+            key.sort_unstable();
+            key.dedup();
+            if !reported.insert(key) {
+                return;
+            }
+            let names = cycle.iter().filter_map(|&i| set.roles.get(i).map(|r| r.name.to_string())).collect();
+            let kind = LoadProblemKind::InheritanceCycle { cycle: names };
+            if let Some(first) = cycle.first().and_then(|&i| set.roles.get(i)) {
+                problems.push(first.file, crate::error::LoadProblem::new(kind, Some(first.location.clone())));
+            }
+        });
+    }
+}
+
+fn visit(set: &PolicySet, node: usize, state: &mut [u8], path: &mut Vec<usize>, found: &mut dyn FnMut(Vec<usize>)) {
+    match state.get(node) {
+        Some(2) | None => return,
+        Some(1) => {
+            if let Some(pos) = path.iter().position(|&n| n == node) {
+                let mut cycle: Vec<usize> = path.get(pos..).map(<[usize]>::to_vec).unwrap_or_default();
+                cycle.push(node);
+                found(cycle);
+            }
+            return;
+        }
+        _ => {}
+    }
+    if let Some(s) = state.get_mut(node) {
+        *s = 1;
+    }
+    path.push(node);
+    let parents = set.roles.get(node).map(|r| r.inherits.clone()).unwrap_or_default();
+    for p in parents {
+        visit(set, p, state, path, found);
+    }
+    path.pop();
+    if let Some(s) = state.get_mut(node) {
+        *s = 2;
+    }
+}
+
+/// For every role, the roles it inherits from (transitively), itself included.
+fn ancestors(set: &PolicySet) -> Vec<BTreeSet<usize>> {
+    let mut out = Vec::with_capacity(set.roles.len());
+    for start in 0..set.roles.len() {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![start];
+        while let Some(r) = stack.pop() {
+            if seen.insert(r) {
+                if let Some(role) = set.roles.get(r) {
+                    stack.extend(role.inherits.iter().copied());
+                }
+            }
+        }
+        out.push(seen);
+    }
+    out
+}
+
+fn build_index(set: &PolicySet) -> Vec<Vec<usize>> {
+    let n_actions = set.actions.len();
+    let mut index = vec![Vec::new(); set.roles.len() * n_actions];
+    let ancestors = ancestors(set);
+    for (ri, rule) in set.rules.iter().enumerate() {
+        let matched: Vec<usize> = set
+            .actions
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| rule.actions.iter().any(|p| pattern_matches(p, &a.name)))
+            .map(|(i, _)| i)
+            .collect();
+        for (role, anc) in ancestors.iter().enumerate() {
+            let applies = match &rule.roles {
+                None => true,
+                Some(roles) => roles.iter().any(|r| anc.contains(r)),
+            };
+            if !applies {
+                continue;
+            }
+            for &a in &matched {
+                if let Some(slot) = index.get_mut(role * n_actions + a) {
+                    slot.push(ri);
+                }
+            }
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pattern_matches;
+
+    #[test]
+    fn globs_cover_actions_below_their_prefix_only() {
+        assert!(pattern_matches("billing.*", "billing.view"));
+        assert!(pattern_matches("billing.*", "billing.usage.view"));
+        assert!(!pattern_matches("billing.*", "billing"));
+        assert!(!pattern_matches("billing.*", "billingx.view"));
+        assert!(pattern_matches("billing.view", "billing.view"));
+        assert!(!pattern_matches("billing.view", "billing.view.more"));
+    }
+}

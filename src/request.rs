@@ -1,0 +1,263 @@
+//! Requests of the checks (SPEC §4): an organization's current state, a
+//! context of attributes, and the pre-checkout quote request. TOML uses
+//! snake_case keys, JSON camelCase (snake_case accepted too).
+
+use crate::error::InputError;
+use crate::money::{self, float_to_decimal, normalized};
+use crate::run::Run;
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// An organization's current state, as the host knows it. The engine
+/// stores nothing; every check reads what is passed here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Org {
+    /// URL slug, used in billing links (`/org/{slug}/billing`).
+    pub slug: String,
+    /// The plan the organization is on.
+    pub plan: String,
+    /// Credit balance of the organization.
+    #[serde(with = "money::decimal")]
+    pub balance: Decimal,
+    /// `active`, `suspended`, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Earmarked allocations (plans with `allocation_pools`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<Pool>,
+    /// The monthly spend cap, if one is set.
+    #[serde(default, alias = "spend_controls", skip_serializing_if = "Option::is_none")]
+    pub spend_controls: Option<SpendControls>,
+    /// Current counts: limit names (`seats`) and tool runs per cap window
+    /// (`tools.video-gen.runs_today`).
+    #[serde(default, with = "money::decimal_map", skip_serializing_if = "BTreeMap::is_empty")]
+    pub usage: BTreeMap<String, Decimal>,
+}
+
+impl Org {
+    /// The billing page of this organization.
+    pub fn billing_link(&self) -> String {
+        format!("/org/{}/billing", self.slug)
+    }
+
+    /// Whether `status` says the organization is suspended.
+    pub fn is_suspended(&self) -> bool {
+        self.status.as_deref() == Some("suspended")
+    }
+}
+
+/// An earmarked allocation of credits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Pool {
+    /// Pool name.
+    pub id: String,
+    /// Credits earmarked.
+    #[serde(with = "money::decimal")]
+    pub allocated: Decimal,
+    /// Credits already spent from it.
+    #[serde(with = "money::decimal")]
+    pub spent: Decimal,
+    /// Runs of these tools draw on this pool.
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+/// The organization's monthly spend cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SpendControls {
+    /// Credits that may be spent in a month.
+    #[serde(with = "money::decimal", alias = "monthly_cap")]
+    pub monthly_cap: Decimal,
+    /// Credits spent so far this month.
+    #[serde(with = "money::decimal", alias = "spent_this_month")]
+    pub spent_this_month: Decimal,
+}
+
+/// A context attribute's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrValue {
+    /// Text.
+    String(String),
+    /// A number, compared as a decimal.
+    Number(Decimal),
+    /// True or false.
+    Bool(bool),
+}
+
+impl AttrValue {
+    /// The name of its type: `string`, `number` or `bool`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AttrValue::String(_) => "string",
+            AttrValue::Number(_) => "number",
+            AttrValue::Bool(_) => "bool",
+        }
+    }
+}
+
+impl From<&str> for AttrValue {
+    fn from(s: &str) -> Self {
+        AttrValue::String(s.to_string())
+    }
+}
+
+impl From<bool> for AttrValue {
+    fn from(b: bool) -> Self {
+        AttrValue::Bool(b)
+    }
+}
+
+impl From<Decimal> for AttrValue {
+    fn from(d: Decimal) -> Self {
+        AttrValue::Number(d)
+    }
+}
+
+impl From<i64> for AttrValue {
+    fn from(n: i64) -> Self {
+        AttrValue::Number(Decimal::from(n))
+    }
+}
+
+impl fmt::Display for AttrValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrValue::String(s) => write!(f, "\"{s}\""),
+            AttrValue::Number(n) => write!(f, "{}", normalized(*n)),
+            AttrValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl Serialize for AttrValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AttrValue::String(v) => s.serialize_str(v),
+            // Numbers stay JSON numbers (a string would read back as text).
+            // Whole numbers are exact; fractions go through f64, which keeps
+            // the shortest form of any value that came in as a float.
+            AttrValue::Number(n) => match i64::try_from(*n) {
+                Ok(i) if n.fract().is_zero() => s.serialize_i64(i),
+                _ => s.serialize_f64(f64::try_from(*n).unwrap_or(f64::NAN)),
+            },
+            AttrValue::Bool(b) => s.serialize_bool(*b),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AttrValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, a number or a bool")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttrValue, E> {
+                Ok(AttrValue::String(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<AttrValue, E> {
+                Ok(AttrValue::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AttrValue, E> {
+                Ok(AttrValue::Number(Decimal::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AttrValue, E> {
+                Ok(AttrValue::Number(Decimal::from(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AttrValue, E> {
+                float_to_decimal(v)
+                    .map(AttrValue::Number)
+                    .map_err(|_| E::custom(format_args!("number `{v}` is out of range")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Attributes a rule's conditions may read (`org.status`, `user.mfa`),
+/// each declared with its type in the policies' `[attributes]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Context(BTreeMap<String, AttrValue>);
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Context::default()
+    }
+
+    /// This context with one more attribute.
+    pub fn with(mut self, name: &str, value: impl Into<AttrValue>) -> Self {
+        self.0.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Sets an attribute.
+    pub fn insert(&mut self, name: &str, value: impl Into<AttrValue>) {
+        self.0.insert(name.to_string(), value.into());
+    }
+
+    /// An attribute's value.
+    pub fn get(&self, name: &str) -> Option<&AttrValue> {
+        self.0.get(name)
+    }
+
+    /// Every attribute, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &AttrValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// The pre-checkout request (SPEC §4.5): who, for which organization, runs
+/// what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QuoteRequest {
+    /// The member's role.
+    pub role: String,
+    /// The organization's current state.
+    pub org: Org,
+    /// The run to price and check.
+    pub run: Run,
+    /// Further context attributes for the `tools.run` authorization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+/// A file holding one `[org]` table (the CLI's `--org ORG`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgFile {
+    org: Org,
+}
+
+impl Org {
+    /// Reads a TOML document whose `[org]` table is the state.
+    pub fn from_toml(name: &str, text: &str) -> Result<Org, InputError> {
+        crate::run::from_toml::<OrgFile>(name, text).map(|f| f.org)
+    }
+
+    /// Reads a JSON document `{"org": {…}}`.
+    pub fn from_json(name: &str, text: &str) -> Result<Org, InputError> {
+        crate::run::from_json::<OrgFile>(name, text).map(|f| f.org)
+    }
+}
+
+impl QuoteRequest {
+    /// Reads a quote request from TOML.
+    pub fn from_toml(name: &str, text: &str) -> Result<QuoteRequest, InputError> {
+        crate::run::from_toml(name, text)
+    }
+
+    /// Reads a quote request from JSON.
+    pub fn from_json(name: &str, text: &str) -> Result<QuoteRequest, InputError> {
+        crate::run::from_json(name, text)
+    }
+}
