@@ -25,7 +25,7 @@ fn engine() -> Engine {
 fn benches(c: &mut Criterion) {
     let engine = engine();
     let text = run("[[items]]\nkind = \"text\"\nmodel = \"gpt-4o\"\ninput_tokens = 12000\noutput_tokens = 3000\n");
-    let mixed = run(include_str!("../examples/storyboard.toml"));
+    let mixed = run(include_str!("../examples/runs/storyboard.toml"));
     assert_eq!(mixed.items.len(), 3);
 
     c.bench_function("estimate/text_item", |b| b.iter(|| engine.estimate(black_box(&text))));

@@ -540,7 +540,7 @@ pub(crate) fn quote<'e>(
         );
         match &quote {
             Some(q) => {
-                m.push_str(&format!(" — add {} credits for {} {}", n(q.credits), n(q.price.amount), q.price.currency))
+                m.push_str(&format!(" — add {} credits for {:.2} {}", n(q.credits), q.price.amount, q.price.currency))
             }
             None => m.push_str(" — no single top-up covers it; contact the owner"),
         }

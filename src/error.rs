@@ -339,7 +339,7 @@ impl LoadProblemKind {
             LoadProblemKind::InexactFloat { literal } => {
                 format!("a float cannot hold this value exactly; write it as a string: \"{literal}\"")
             }
-            LoadProblemKind::Negative { .. } => "rates and amounts are credits and cannot be below zero".into(),
+            LoadProblemKind::Negative { .. } => "rates, amounts and counts cannot be below zero".into(),
             LoadProblemKind::NotPositive { .. } => "use a value above zero".into(),
             LoadProblemKind::NotWhole { .. } => "write a whole number, without a fraction".into(),
             LoadProblemKind::TiersNotIncreasing { .. } => {
@@ -359,7 +359,7 @@ impl LoadProblemKind {
                 "price the default size at every quality, or drop `default_size`".into()
             }
             LoadProblemKind::Empty { .. } => "define at least one entry".into(),
-            LoadProblemKind::BadName { .. } => "names are non-empty and hold no spaces or control characters".into(),
+            LoadProblemKind::BadName { .. } => "names are non-empty, without spaces, control characters or `*`".into(),
             LoadProblemKind::UnknownName { what, .. } => {
                 format!("define the {what} or use one of the known names")
             }

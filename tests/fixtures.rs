@@ -9,12 +9,20 @@
 //!   sources that must fail to load; the error text is compared with
 //!   `NAME.expected`.
 //!
+//! - `fixtures/checks/NAME.toml`: one request, `[authorize]`, `[check]`,
+//!   `[top_up]`, `[quote]` or `[billing]`, answered by the engine on
+//!   `fixtures/rates/` and `fixtures/policies/`; `NAME.expected` holds the
+//!   JSON answer or the error text.
+//! - `fixtures/policies-invalid/NAME.toml` or `NAME/`: policy sources that
+//!   must fail to load, with the full error text in `NAME.expected`.
+//!
 //! `TOLLGATE_BLESS=1 cargo test --test fixtures` rewrites the expected files;
 //! review the diff before committing it.
 
+use serde::Deserialize;
 use std::fs;
 use std::path::{Path, PathBuf};
-use tollgate::{Engine, Run, Sources};
+use tollgate::{Context, Decimal, Engine, Org, QuoteRequest, Run, Sources};
 
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -110,5 +118,121 @@ fn invalid_rates_corpus() {
         cases.push((path.with_extension("expected"), got));
     }
     assert!(cases.len() >= 20, "corpus too small: {}", cases.len());
+    check_all(cases);
+}
+
+/// One check case: exactly one of the tables is present.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckCase {
+    authorize: Option<AuthorizeCase>,
+    check: Option<LimitCase>,
+    top_up: Option<TopUpCase>,
+    quote: Option<QuoteRequest>,
+    billing: Option<BillingCase>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorizeCase {
+    role: String,
+    action: String,
+    #[serde(default)]
+    context: Context,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitCase {
+    org: Org,
+    limit: String,
+    adding: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopUpCase {
+    org: Org,
+    credits: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillingCase {
+    role: String,
+    org: Org,
+}
+
+fn answer<T: serde::Serialize, E: std::fmt::Display>(r: Result<T, E>) -> String {
+    match r {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap() + "\n",
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+fn check_answer(engine: &Engine, path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap();
+    let case: CheckCase = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    let mut answers = Vec::new();
+    if let Some(a) = case.authorize {
+        answers.push(answer(engine.authorize(&a.role, &a.action, &a.context)));
+    }
+    if let Some(c) = case.check {
+        answers.push(answer(engine.check_limit(&c.org, &c.limit, c.adding.as_deref().map_or(Decimal::ONE, d))));
+    }
+    if let Some(t) = case.top_up {
+        answers.push(answer(engine.quote_top_up(&t.org, d(&t.credits))));
+    }
+    if let Some(q) = case.quote {
+        answers.push(answer(engine.quote(&q)));
+    }
+    if let Some(b) = case.billing {
+        answers.push(answer(engine.visible_billing(&b.role, &b.org)));
+    }
+    assert_eq!(answers.len(), 1, "{}: exactly one request table", path.display());
+    answers.remove(0)
+}
+
+#[test]
+fn checks_corpus() {
+    let engine = Engine::from_dirs(dir("rates"), dir("policies")).unwrap();
+    let mut cases = Vec::new();
+    for path in sorted_entries(&dir("checks")) {
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let got = check_answer(&engine, &path);
+        assert_eq!(file_name(&path).starts_with("err-"), got.starts_with("error: "), "{}: {got}", path.display());
+        cases.push((path.with_extension("expected"), got));
+    }
+    assert!(cases.len() >= 40, "corpus too small: {}", cases.len());
+    check_all(cases);
+}
+
+#[test]
+fn invalid_policies_corpus() {
+    let rates = fs::read_to_string(dir("rates").join("rates.toml")).unwrap();
+    let mut cases = Vec::new();
+    for path in sorted_entries(&dir("policies-invalid")) {
+        let files = if path.is_dir() {
+            sorted_entries(&path).into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")).collect()
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            vec![path.clone()]
+        } else {
+            continue;
+        };
+        let mut sources = Sources::new().rates("rates.toml", &rates);
+        for f in &files {
+            let name = if path.is_dir() { format!("{}/{}", file_name(&path), file_name(f)) } else { file_name(f) };
+            sources = sources.policies(&name, &fs::read_to_string(f).unwrap());
+        }
+        let got = match Engine::from_sources(sources) {
+            Ok(_) => panic!("{} loaded but must fail", path.display()),
+            Err(e) => format!("{e:#}\n"),
+        };
+        cases.push((path.with_extension("expected"), got));
+    }
+    assert!(cases.len() >= 15, "corpus too small: {}", cases.len());
     check_all(cases);
 }

@@ -74,23 +74,38 @@ fn shipped_rates_price_a_million_tokens_like_the_list_price() {
     assert_eq!(low, d("240"));
 }
 
+/// Every file of `examples/` reads, and answers on the embedded defaults.
 #[test]
-fn the_example_runs_estimate_on_the_shipped_rates() {
+fn the_examples_answer_on_the_embedded_defaults() {
     let engine = Engine::embedded().unwrap();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let files = |sub: &str| {
+        let mut v: Vec<_> = std::fs::read_dir(root.join(sub)).unwrap().map(|e| e.unwrap().path()).collect();
+        v.sort();
+        v.into_iter().map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&p).unwrap();
+            (name, text)
+        })
+    };
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let run = match path.extension().and_then(|e| e.to_str()) {
-            Some("toml") => Run::from_toml(&name, &text),
-            Some("json") => Run::from_json(&name, &text),
-            _ => continue,
-        };
+    for (name, text) in files("runs") {
+        let run = if name.ends_with(".json") { Run::from_json(&name, &text) } else { Run::from_toml(&name, &text) };
         let e = engine.estimate(&run.unwrap());
         assert!(e.is_ok(), "{name}: {e:?}");
         seen += 1;
     }
-    assert!(seen >= 1);
+    for (name, text) in files("quotes") {
+        let q = engine.quote(&tollgate::QuoteRequest::from_toml(&name, &text).unwrap());
+        assert!(q.is_ok(), "{name}: {q:?}");
+        // The file names say which way each example goes.
+        assert_eq!(q.unwrap().verdict == tollgate::Verdict::Denied, name.starts_with("denied"), "{name}");
+        seen += 1;
+    }
+    for (name, text) in files("orgs") {
+        let org = tollgate::Org::from_toml(&name, &text).unwrap();
+        assert!(engine.visible_billing("owner", &org).is_ok(), "{name}");
+        seen += 1;
+    }
+    assert!(seen >= 6);
 }

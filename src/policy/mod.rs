@@ -430,7 +430,7 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
     Some(Condition { attr: Arc::clone(name), op })
 }
 
-fn type_name(t: AttrType) -> &'static str {
+pub(crate) fn type_name(t: AttrType) -> &'static str {
     match t {
         AttrType::String => "string",
         AttrType::Number => "number",

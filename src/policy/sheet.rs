@@ -12,6 +12,8 @@ pub struct PolicySheet<'e> {
     pub roles: Vec<RoleInfo<'e>>,
     /// Actions.
     pub actions: Vec<ActionInfo<'e>>,
+    /// Context attributes and their types (`string`, `number`, `bool`).
+    pub attributes: std::collections::BTreeMap<&'e str, &'static str>,
     /// Rules.
     pub rules: Vec<RuleInfo<'e>>,
     /// Plans.
@@ -98,6 +100,7 @@ impl PolicySet {
                 .iter()
                 .map(|a| ActionInfo { action: &a.name, label: &a.label, mutation: a.mutation })
                 .collect(),
+            attributes: self.attributes.iter().map(|(k, t)| (&**k, super::type_name(*t))).collect(),
             rules: self
                 .rules
                 .iter()

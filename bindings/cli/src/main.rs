@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tollgate::{Engine, LoadError, Run, Sources};
+use tollgate::{AttrValue, Context, Decimal, Engine, LoadError, Org, QuoteRequest, Run, Sources, Verdict};
 
 #[derive(Parser)]
 #[command(name = "tollgate", version, about = "Deterministic policy-and-rating engine for credit-funded AI tool runs")]
@@ -17,6 +17,9 @@ struct Cli {
     /// Rate tables folder (every *.toml in it); default: the embedded rates.
     #[arg(long, global = true, value_name = "DIR")]
     rates: Option<PathBuf>,
+    /// Policies folder (every *.toml in it); default: the embedded policies.
+    #[arg(long, global = true, value_name = "DIR")]
+    policies: Option<PathBuf>,
     /// Print the answer as JSON (the same fields as the JavaScript API).
     #[arg(long, global = true)]
     json: bool,
@@ -30,6 +33,44 @@ enum Command {
     Estimate {
         /// The run file.
         run: PathBuf,
+    },
+    /// May a role do an action? Exit 0 allowed, 1 denied.
+    Authorize {
+        /// The role.
+        #[arg(long)]
+        role: String,
+        /// The action, such as `billing.top_up`.
+        #[arg(long)]
+        action: String,
+        /// A context attribute, `name=value`, typed as the policies declare it.
+        #[arg(long = "ctx", value_name = "NAME=VALUE")]
+        ctx: Vec<String>,
+    },
+    /// Does the plan allow more of a limit? Exit 0 allowed, 1 denied.
+    Check {
+        /// A TOML or JSON file with the organization's `[org]` state.
+        #[arg(long)]
+        org: PathBuf,
+        /// The limit, such as `seats`.
+        #[arg(long)]
+        limit: String,
+        /// How many the request adds.
+        #[arg(long, default_value = "1")]
+        adding: String,
+    },
+    /// The pre-checkout quote of a request (role, [org], [run]). Exit 0 allowed, 1 denied.
+    Quote {
+        /// The request file (TOML or JSON; `-` reads stdin).
+        request: PathBuf,
+    },
+    /// The top-up that sells at least N credits, in whole blocks.
+    TopUp {
+        /// A TOML or JSON file with the organization's `[org]` state.
+        #[arg(long)]
+        org: PathBuf,
+        /// Credits wanted.
+        #[arg(long)]
+        credits: String,
     },
     /// Show the rate tables as reference tables.
     Rates {
@@ -46,64 +87,101 @@ enum Kind {
     Tools,
 }
 
-/// A failure, already formatted for stderr, with its exit code.
-struct Failure {
-    message: String,
+/// What to print and how to exit.
+struct Answer {
+    out: String,
     code: u8,
 }
 
-impl Failure {
-    fn bad_input(message: impl Into<String>) -> Self {
-        Failure { message: message.into(), code: 2 }
+impl Answer {
+    fn ok(out: String) -> Self {
+        Answer { out, code: 0 }
+    }
+
+    fn verdict(out: String, allowed: bool) -> Self {
+        Answer { out, code: if allowed { 0 } else { 1 } }
     }
 }
 
+/// A failure, already formatted for stderr; always exit 2 (bad input).
+struct Failure(String);
+
 impl From<LoadError> for Failure {
     fn from(e: LoadError) -> Self {
-        let mut message = String::new();
-        for (i, p) in e.problems().iter().enumerate() {
-            if i > 0 {
-                message.push('\n');
-            }
-            message.push_str(&format!("error: {p}\n  help: {}", p.help()));
-        }
-        Failure::bad_input(message)
+        let lines: Vec<String> = e.problems().iter().map(|p| format!("error: {p}\n  help: {}", p.help())).collect();
+        Failure(lines.join("\n"))
     }
+}
+
+fn fail(e: impl std::fmt::Display) -> Failure {
+    Failure(format!("error: {e}"))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
+        Ok(answer) => {
+            print!("{}", answer.out);
+            ExitCode::from(answer.code)
         }
-        Err(f) => {
-            eprintln!("{}", f.message);
-            ExitCode::from(f.code)
+        Err(Failure(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
         }
     }
 }
 
 fn engine(cli: &Cli) -> Result<Engine, Failure> {
-    let sources = match &cli.rates {
-        Some(dir) => Sources::embedded().rates_dir(dir)?,
-        None => Sources::embedded(),
-    };
+    let mut sources = Sources::embedded();
+    if let Some(dir) = &cli.rates {
+        sources = sources.rates_dir(dir)?;
+    }
+    if let Some(dir) = &cli.policies {
+        sources = sources.policies_dir(dir)?;
+    }
     Ok(Engine::from_sources(sources)?)
 }
 
-fn run(cli: &Cli) -> Result<String, Failure> {
+fn run(cli: &Cli) -> Result<Answer, Failure> {
     let engine = engine(cli)?;
+    let json = cli.json;
     match &cli.command {
         Command::Estimate { run } => {
-            let run = read_run(run)?;
-            let estimate = engine.estimate(&run).map_err(|e| Failure::bad_input(format!("error: {e}")))?;
-            if cli.json {
-                json(&estimate)
+            let (name, text) = read_text(run)?;
+            let run = if is_json(&name, &text) { Run::from_json(&name, &text) } else { Run::from_toml(&name, &text) };
+            let estimate = engine.estimate(&run.map_err(fail)?).map_err(fail)?;
+            Ok(Answer::ok(if json { to_json(&estimate)? } else { render::estimate(&estimate) }))
+        }
+        Command::Authorize { role, action, ctx } => {
+            let context = context(&engine, ctx)?;
+            let d = engine.authorize(role, action, &context).map_err(fail)?;
+            let out = if json { to_json(&d)? } else { render::decision(&d) };
+            Ok(Answer::verdict(out, d.allowed()))
+        }
+        Command::Check { org, limit, adding } => {
+            let org = read_org(org)?;
+            let adding = decimal("--adding", adding)?;
+            let c = engine.check_limit(&org, limit, adding).map_err(fail)?;
+            let out = if json { to_json(&c)? } else { render::limit(&c, &org) };
+            Ok(Answer::verdict(out, c.allowed))
+        }
+        Command::Quote { request } => {
+            let (name, text) = read_text(request)?;
+            let req = if is_json(&name, &text) {
+                QuoteRequest::from_json(&name, &text)
             } else {
-                Ok(render::estimate(&estimate))
+                QuoteRequest::from_toml(&name, &text)
             }
+            .map_err(fail)?;
+            let q = engine.quote(&req).map_err(fail)?;
+            let out = if json { to_json(&q)? } else { render::quote(&q) };
+            Ok(Answer::verdict(out, q.verdict == Verdict::Allowed))
+        }
+        Command::TopUp { org, credits } => {
+            let org = read_org(org)?;
+            let credits = decimal("--credits", credits)?;
+            let t = engine.quote_top_up(&org, credits).map_err(fail)?;
+            Ok(Answer::ok(if json { to_json(&t)? } else { render::top_up(&t) }))
         }
         Command::Rates { kind } => {
             let mut sheet = engine.rate_sheet();
@@ -122,40 +200,58 @@ fn run(cli: &Cli) -> Result<String, Failure> {
                     sheet.tools.clear();
                 }
             }
-            if cli.json {
-                json(&sheet)
-            } else {
-                Ok(render::rates(&sheet))
-            }
+            Ok(Answer::ok(if json { to_json(&sheet)? } else { render::rates(&sheet) }))
         }
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
-    serde_json::to_string_pretty(value)
-        .map(|s| s + "\n")
-        .map_err(|e| Failure::bad_input(format!("error: cannot write JSON: {e}")))
+/// `--ctx name=value` pairs, each value typed as the policies declare the
+/// attribute (`number`, `bool` or `string`).
+fn context(engine: &Engine, pairs: &[String]) -> Result<Context, Failure> {
+    let sheet = engine.policy_sheet();
+    let mut ctx = Context::new();
+    for pair in pairs {
+        let (name, value) = pair.split_once('=').ok_or_else(|| fail(format!("--ctx `{pair}`: expected NAME=VALUE")))?;
+        let value = match sheet.attributes.get(name).copied() {
+            Some("number") => AttrValue::Number(decimal(&format!("--ctx {name}"), value)?),
+            Some("bool") => match value {
+                "true" => AttrValue::Bool(true),
+                "false" => AttrValue::Bool(false),
+                _ => return Err(fail(format!("--ctx {name}: `{value}` is not true or false"))),
+            },
+            // Unknown names pass through; the engine reports them with the declared list.
+            _ => AttrValue::String(value.to_string()),
+        };
+        ctx.insert(name, value);
+    }
+    Ok(ctx)
 }
 
-/// Reads a request file (`-` is stdin): JSON when the name ends in `.json`
-/// or the text starts with `{`, TOML otherwise.
+fn decimal(what: &str, s: &str) -> Result<Decimal, Failure> {
+    s.parse::<Decimal>().map_err(|_| fail(format!("{what}: `{s}` is not a decimal number")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value).map(|s| s + "\n").map_err(|e| fail(format!("cannot write JSON: {e}")))
+}
+
+fn is_json(name: &str, text: &str) -> bool {
+    name.ends_with(".json") || text.trim_start().starts_with('{')
+}
+
+/// Reads a request file (`-` is stdin).
 fn read_text(path: &Path) -> Result<(String, String), Failure> {
     if path == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::bad_input(format!("error: cannot read stdin: {e}")))?;
+        std::io::stdin().read_to_string(&mut text).map_err(|e| fail(format!("cannot read stdin: {e}")))?;
         return Ok(("<stdin>".into(), text));
     }
     let name = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Failure::bad_input(format!("error: cannot read `{name}`: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read `{name}`: {e}")))?;
     Ok((name, text))
 }
 
-fn read_run(path: &Path) -> Result<Run, Failure> {
+fn read_org(path: &Path) -> Result<Org, Failure> {
     let (name, text) = read_text(path)?;
-    let is_json = name.ends_with(".json") || text.trim_start().starts_with('{');
-    let run = if is_json { Run::from_json(&name, &text) } else { Run::from_toml(&name, &text) };
-    run.map_err(|e| Failure::bad_input(format!("error: {e}")))
+    if is_json(&name, &text) { Org::from_json(&name, &text) } else { Org::from_toml(&name, &text) }.map_err(fail)
 }

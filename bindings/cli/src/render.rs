@@ -161,3 +161,45 @@ pub fn rates(s: &RateSheet) -> String {
     }
     out
 }
+
+pub fn decision(d: &tollgate::Decision) -> String {
+    let verdict = if d.allowed() { "allowed" } else { "denied" };
+    format!("{verdict}: {}\n", d.message())
+}
+
+pub fn limit(c: &tollgate::LimitCheck, org: &tollgate::Org) -> String {
+    match &c.reason {
+        Some(reason) => format!("denied: {} at {}\n", reason.message, org.billing_link()),
+        None => format!(
+            "allowed: {} {} of {} on plan `{}` ({} more fits)\n",
+            c.limit,
+            num(c.current),
+            c.max,
+            c.plan,
+            c.remaining
+        ),
+    }
+}
+
+pub fn top_up(t: &tollgate::TopUpQuote) -> String {
+    format!(
+        "top-up: {} credits ({} blocks) for {} {}\n",
+        num(t.credits),
+        t.blocks,
+        t.price.amount.round_dp(2),
+        t.price.currency
+    )
+}
+
+pub fn quote(q: &tollgate::Quote) -> String {
+    let mut out = estimate(&q.estimate);
+    out.push('\n');
+    if q.reasons.is_empty() {
+        out.push_str("allowed: every check passed\n");
+    }
+    for r in &q.reasons {
+        let code = serde_json::to_value(r.code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        out.push_str(&format!("denied: {} at {} [{code}]\n", r.message, r.billing_link));
+    }
+    out
+}

@@ -19,7 +19,7 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn estimate_prints_lines_total_and_charged() {
-    let out = tollgate(&["estimate", "examples/storyboard.toml"]);
+    let out = tollgate(&["estimate", "examples/runs/storyboard.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let s = text(&out.stdout);
     assert!(s.contains("Estimate (rates 2026-04-18)"), "{s}");
@@ -29,10 +29,10 @@ fn estimate_prints_lines_total_and_charged() {
 
 #[test]
 fn estimate_json_is_the_library_answer() {
-    let out = tollgate(&["estimate", "examples/storyboard.toml", "--json"]);
+    let out = tollgate(&["estimate", "examples/runs/storyboard.toml", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     let engine = tollgate::Engine::embedded().unwrap();
-    let run_text = std::fs::read_to_string(root().join("examples/storyboard.toml")).unwrap();
+    let run_text = std::fs::read_to_string(root().join("examples/runs/storyboard.toml")).unwrap();
     let run = tollgate::Run::from_toml("storyboard.toml", &run_text).unwrap();
     let want = serde_json::to_string_pretty(&engine.estimate(&run).unwrap()).unwrap() + "\n";
     assert_eq!(text(&out.stdout), want);
@@ -65,7 +65,7 @@ fn bad_run_exits_2_with_position_on_stderr() {
 fn bad_rates_folder_lists_every_problem_with_help() {
     let out = tollgate(&[
         "estimate",
-        "examples/storyboard.toml",
+        "examples/runs/storyboard.toml",
         "--rates",
         "tests/fixtures/rates-invalid/duplicate-across-files",
     ]);
