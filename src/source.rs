@@ -8,16 +8,32 @@ use std::sync::Arc;
 pub(crate) struct Source {
     pub(crate) name: Arc<str>,
     pub(crate) text: Arc<str>,
+    /// Byte offsets of line starts, built on first use: locating a span is
+    /// then a binary search, so locating every rule of a large file stays
+    /// linear overall.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl Source {
     pub(crate) fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
-        Source { name: name.into(), text: text.into() }
+        Source { name: name.into(), text: text.into(), line_starts: std::sync::OnceLock::new() }
     }
 
     /// The location of a byte span of this source.
     pub(crate) fn locate(&self, span: std::ops::Range<usize>) -> Location {
-        Location::new(&self.name, &self.text, span)
+        let starts = self
+            .line_starts
+            .get_or_init(|| std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect());
+        let start = span.start.min(self.text.len());
+        let line = starts.partition_point(|&s| s <= start).max(1);
+        let line_start = starts.get(line - 1).copied().unwrap_or(0);
+        let column = self.text.get(line_start..start).map_or(0, |t| t.chars().count()) + 1;
+        Location {
+            file: Arc::clone(&self.name),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            span,
+        }
     }
 
     /// The text a span covers, or "" when the span is out of range.
@@ -91,5 +107,18 @@ mod tests {
         assert_eq!(Location::new(&name, text, y..y + 3).to_string(), "a.toml:2:5");
         // A span past the end clamps instead of panicking.
         assert_eq!(Location::new(&name, text, 999..1000).line(), 3);
+    }
+
+    #[test]
+    fn indexed_locate_agrees_with_the_direct_count() {
+        let text = "a\n\nbé = 1\n  c = \"x\"\nlast";
+        let src = Source::new("f.toml", text);
+        for start in 0..=text.len() + 2 {
+            if !text.is_char_boundary(start.min(text.len())) {
+                continue;
+            }
+            let direct = Location::new(&src.name, text, start..start);
+            assert_eq!(src.locate(start..start), direct, "offset {start}");
+        }
     }
 }

@@ -66,6 +66,8 @@ pub(crate) struct Rule {
     /// `None`: every role.
     pub(crate) roles: Option<Vec<usize>>,
     pub(crate) actions: Vec<String>,
+    /// The actions the patterns cover, resolved after names are sorted.
+    pub(crate) action_ids: Vec<usize>,
     pub(crate) conditions: Vec<Condition>,
     pub(crate) location: Location,
 }
@@ -323,19 +325,28 @@ fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> O
         ok = false;
     }
     let mut actions = Vec::new();
+    let mut action_ids = Vec::new();
     for a in &r.actions {
         let pattern = a.get_ref();
         if pattern.strip_suffix(".*").is_some() {
-            if !set.actions.iter().any(|act| pattern_matches(pattern, &act.name)) {
+            let before = action_ids.len();
+            action_ids.extend(
+                set.actions.iter().enumerate().filter(|(_, act)| pattern_matches(pattern, &act.name)).map(|(i, _)| i),
+            );
+            if action_ids.len() == before {
                 cx.report(LoadProblemKind::GlobMatchesNothing { pattern: pattern.clone() }, a.span());
                 ok = false;
             }
-        } else if !set.action_ids.contains_key(pattern.as_str()) {
+        } else if let Some(&i) = set.action_ids.get(pattern.as_str()) {
+            action_ids.push(i);
+        } else {
             cx.report(unknown("action", pattern, set.action_ids.keys()), a.span());
             ok = false;
         }
         actions.push(pattern.clone());
     }
+    action_ids.sort_unstable();
+    action_ids.dedup();
     let mut conditions = Vec::new();
     for c in &r.when {
         match compile_condition(cx, set, c) {
@@ -350,6 +361,7 @@ fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> O
         description: r.description.clone(),
         roles,
         actions,
+        action_ids,
         conditions,
         location: cx.at(rule.get_ref().id.span()),
     })
@@ -686,13 +698,7 @@ fn build_index(set: &PolicySet) -> Vec<Vec<usize>> {
     let mut index = vec![Vec::new(); set.roles.len() * n_actions];
     let ancestors = ancestors(set);
     for (ri, rule) in set.rules.iter().enumerate() {
-        let matched: Vec<usize> = set
-            .actions
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| rule.actions.iter().any(|p| pattern_matches(p, &a.name)))
-            .map(|(i, _)| i)
-            .collect();
+        let matched = &rule.action_ids;
         for (role, anc) in ancestors.iter().enumerate() {
             let applies = match &rule.roles {
                 None => true,
@@ -701,7 +707,7 @@ fn build_index(set: &PolicySet) -> Vec<Vec<usize>> {
             if !applies {
                 continue;
             }
-            for &a in &matched {
+            for &a in matched {
                 if let Some(slot) = index.get_mut(role * n_actions + a) {
                     slot.push(ri);
                 }

@@ -114,3 +114,79 @@ fn estimate_reads_json_from_stdin() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"]["low"], "16");
 }
+
+#[test]
+fn authorize_exits_0_when_allowed_and_1_when_denied() {
+    let out = tollgate(&["authorize", "--role", "owner", "--action", "billing.top_up", "--ctx", "org.status=active"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "allowed: `owner` may `billing.top_up` (allowed by `owner-billing-mutations`)\n");
+
+    let out = tollgate(&["authorize", "--role", "viewer", "--action", "billing.checkout", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"], "deny");
+    assert_eq!(v["reason"], "no_rule_allows");
+
+    let out = tollgate(&["authorize", "--role", "intern", "--action", "billing.view"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).starts_with("error: unknown role `intern` (known: admin, editor, owner, viewer)"));
+
+    let out = tollgate(&["authorize", "--role", "owner", "--action", "billing.view", "--ctx", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected NAME=VALUE"));
+}
+
+#[test]
+fn check_reads_like_the_product_page() {
+    let out = tollgate(&["check", "--org", "examples/orgs/acme-free.toml", "--limit", "seats"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "denied: seats limit reached on Free (3 of 3) — upgrade to Pro at /org/acme/billing\n"
+    );
+    let out = tollgate(&["check", "--org", "examples/orgs/acme-free.toml", "--limit", "projects_per_org", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["allowed"].as_bool(), v["remaining"].as_str()), (Some(true), Some("1")));
+}
+
+#[test]
+fn quote_lists_every_reason_and_exits_1_when_denied() {
+    let out = tollgate(&["quote", "examples/quotes/editor-storyboard.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with("allowed: every check passed\n"));
+
+    let out = tollgate(&["quote", "examples/quotes/denied-every-reason.toml", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["FREQUENCY_CAP", "INSUFFICIENT_CREDITS", "SPEND_CAP_REACHED"]);
+    assert_eq!(v["topUp"]["credits"], "100");
+    assert_eq!(v["reasons"][1]["billingLink"], "/org/acme/billing");
+}
+
+#[test]
+fn top_up_rounds_to_blocks_and_rejects_out_of_range() {
+    let out = tollgate(&["top-up", "--org", "examples/orgs/acme-free.toml", "--credits", "101"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "top-up: 110 credits (11 blocks) for 1.10 USD\n");
+    let out = tollgate(&["top-up", "--org", "examples/orgs/acme-free.toml", "--credits", "1000000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("above the maximum top-up of 5000"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bad_policies_folder_exits_2_with_positions() {
+    let out = tollgate(&[
+        "authorize",
+        "--role",
+        "a",
+        "--action",
+        "x.do",
+        "--policies",
+        "tests/fixtures/policies-invalid/duplicate-role-across-files",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("b.toml:3:1: role `a` is defined twice (first at "), "{err}");
+}
