@@ -19,7 +19,7 @@ fn role_action_matrix_matches_the_product_page() {
     let mut section_actions = BTreeSet::new();
     let (mut checked, mut wrong) = (0, Vec::new());
     let vocabulary: BTreeSet<&str> = sheet.actions.iter().map(|a| a.action).collect();
-    let mut close_section = |seen: &mut BTreeSet<String>| {
+    let close_section = |seen: &mut BTreeSet<String>| {
         if !seen.is_empty() {
             let seen_refs: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
             assert_eq!(seen_refs, vocabulary, "a section must list every action of the vocabulary");
