@@ -1,4 +1,4 @@
-#![allow(clippy::panic)] // benchmark setup: bad fixtures should stop the run
+#![allow(clippy::panic, clippy::indexing_slicing)] // benchmark setup: bad fixtures should stop the run
 
 //! Policy benchmarks (criterion). Goals, on the reference 2-core machine:
 //! authorize ≤ 100 ns at 10 rules and ≤ 200 ns at 1,000 rules,
