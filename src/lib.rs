@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod api;
 mod checks;
 mod engine;
 mod error;
@@ -14,6 +15,7 @@ mod request;
 mod run;
 mod source;
 
+pub use api::{AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts, TopUpRequest};
 pub use checks::{
     BillingView, Buttons, Denial, LimitCheck, LimitView, Money, PoolView, Quote, ReasonCode, Room, SpendView,
     TopUpQuote, Upgrade, Verdict,

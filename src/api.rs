@@ -1,0 +1,224 @@
+//! The JSON/JavaScript interface: one request type per operation that takes
+//! more than one value, the shape of errors as they cross to JavaScript, and
+//! named in-memory sources. The WebAssembly package only wraps these, so the
+//! exact JSON is tested here, natively.
+
+use crate::error::{
+    AuthorizeError, EstimateError, InputError, LimitError, LoadError, LoadProblem, QuoteError, TopUpError,
+};
+use crate::money;
+use crate::request::{Context, Org};
+use crate::Sources;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `authorize({role, action, context})`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    /// The role.
+    pub role: String,
+    /// The action.
+    pub action: String,
+    /// Context attributes; none by default.
+    #[serde(default)]
+    pub context: Context,
+}
+
+/// `checkLimit({org, limit, adding})`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LimitRequest {
+    /// The organization's state.
+    pub org: Org,
+    /// The limit.
+    pub limit: String,
+    /// How many the request adds; 1 by default.
+    #[serde(default = "one", with = "money::decimal")]
+    pub adding: Decimal,
+}
+
+fn one() -> Decimal {
+    Decimal::ONE
+}
+
+/// `quoteTopUp({org, credits})`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopUpRequest {
+    /// The organization's state.
+    pub org: Org,
+    /// Credits wanted.
+    #[serde(with = "money::decimal")]
+    pub credits: Decimal,
+}
+
+/// `visibleBilling({role, org})`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BillingRequest {
+    /// The role.
+    pub role: String,
+    /// The organization's state.
+    pub org: Org,
+}
+
+/// `Engine.fromSources({rates: {name: text}, policies: {name: text}})`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SourceTexts {
+    /// Rate files by name.
+    #[serde(default)]
+    pub rates: BTreeMap<String, String>,
+    /// Policy files by name.
+    #[serde(default)]
+    pub policies: BTreeMap<String, String>,
+}
+
+impl From<&SourceTexts> for Sources {
+    fn from(s: &SourceTexts) -> Sources {
+        let rates = s.rates.iter().fold(Sources::new(), |acc, (name, text)| acc.rates(name, text));
+        s.policies.iter().fold(rates, |acc, (name, text)| acc.policies(name, text))
+    }
+}
+
+/// An error as it crosses to JavaScript (thrown as an `Error` carrying
+/// these fields) or into a JSON answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ErrorInfo {
+    /// A stable machine-readable code, such as `unknown_model`.
+    pub code: String,
+    /// The one-line message (for a load error, every problem, one per line).
+    pub message: String,
+    /// The file (or source name) of the first problem, for file errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its 1-based line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Its 1-based column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// Advice, when there is some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Every problem of a load error, each with its own position.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<ErrorInfo>,
+}
+
+impl ErrorInfo {
+    /// An error of a code and message, without a position.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ErrorInfo {
+            code: code.to_string(),
+            message: message.into(),
+            file: None,
+            line: None,
+            column: None,
+            help: None,
+            problems: Vec::new(),
+        }
+    }
+
+    /// A request that does not have the expected shape (wrong field, type).
+    pub fn bad_request(message: impl std::fmt::Display) -> Self {
+        ErrorInfo::new("bad_request", message.to_string())
+    }
+}
+
+impl std::fmt::Display for ErrorInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<&LoadProblem> for ErrorInfo {
+    fn from(p: &LoadProblem) -> Self {
+        ErrorInfo {
+            code: p.code().to_string(),
+            message: p.to_string(),
+            file: p.location().map(|l| l.file().to_string()),
+            line: p.location().map(|l| l.line()),
+            column: p.location().map(|l| l.column()),
+            help: Some(p.help()),
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl From<&LoadError> for ErrorInfo {
+    fn from(e: &LoadError) -> Self {
+        let problems: Vec<ErrorInfo> = e.problems().iter().map(ErrorInfo::from).collect();
+        let mut first = problems.first().cloned().unwrap_or_else(|| ErrorInfo::new("load", "load failed"));
+        first.message = e.to_string();
+        first.problems = problems;
+        first
+    }
+}
+
+impl From<&InputError> for ErrorInfo {
+    fn from(e: &InputError) -> Self {
+        let mut info = ErrorInfo::new("bad_request", e.message());
+        if let Some(l) = e.location() {
+            info.file = Some(l.file().to_string());
+            info.line = Some(l.line());
+            info.column = Some(l.column());
+        }
+        info
+    }
+}
+
+macro_rules! coded {
+    ($($t:ty),*) => {$(
+        impl From<&$t> for ErrorInfo {
+            fn from(e: &$t) -> Self {
+                ErrorInfo::new(e.code(), e.to_string())
+            }
+        }
+    )*};
+}
+
+coded!(EstimateError, AuthorizeError, LimitError, TopUpError, QuoteError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_read_camel_case_json_with_defaults() {
+        let r: LimitRequest = serde_json::from_str(
+            r#"{"org": {"slug": "a", "plan": "free", "balance": 1.5, "usage": {"seats": 2}}, "limit": "seats"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.adding, Decimal::ONE);
+        assert_eq!(r.org.balance, Decimal::new(15, 1));
+        let bad = serde_json::from_str::<AuthorizeRequest>(r#"{"role": "a", "action": "b", "ctx": {}}"#);
+        assert!(bad.unwrap_err().to_string().starts_with("unknown field `ctx`"));
+    }
+
+    #[test]
+    fn load_errors_carry_the_first_position_and_every_problem() {
+        let sources = SourceTexts {
+            rates: [(
+                "r.toml".to_string(),
+                "[card]\nversion = \"v\"\nprecision = 99\nrounding = \"up\"\n[tools.t]\nper_run = \"-1\"\n".to_string(),
+            )]
+            .into(),
+            policies: BTreeMap::new(),
+        };
+        let err = crate::Engine::from_sources(Sources::from(&sources)).unwrap_err();
+        let info = ErrorInfo::from(&err);
+        assert_eq!(
+            (info.code.as_str(), info.file.as_deref(), info.line, info.column),
+            ("bad_precision", Some("r.toml"), Some(3), Some(13))
+        );
+        assert_eq!(info.problems.len(), 2);
+        assert_eq!(info.problems[1].code, "negative");
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["problems"][1]["line"], 6);
+    }
+}

@@ -1,0 +1,105 @@
+#![allow(clippy::unwrap_used, clippy::panic, clippy::result_large_err)] // test code
+
+//! Golden vectors (`tests/vectors/`): one request per file
+//! (`NAME.json`: `{op, input, sources?}`), and the answer the engine must
+//! give, byte for byte, in `NAME.expected.json` — natively here, and in
+//! WebAssembly under Node.js and Chromium (`bindings/wasm/tests`).
+//!
+//! Regenerate the answers with `TOLLGATE_BLESS=1 cargo test --test vectors`
+//! (what `scripts/test` does before checking that git sees no change).
+
+use serde::Serialize;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use tollgate::{
+    AuthorizeRequest, BillingRequest, Engine, ErrorInfo, LimitRequest, QuoteRequest, Run, SourceTexts, Sources,
+    TopUpRequest,
+};
+
+fn parse<T: serde::de::DeserializeOwned>(input: &Value) -> Result<T, ErrorInfo> {
+    serde_json::from_value(input.clone()).map_err(ErrorInfo::bad_request)
+}
+
+fn ok<T: Serialize>(answer: T) -> Result<Value, ErrorInfo> {
+    Ok(serde_json::to_value(answer).unwrap())
+}
+
+/// The answer to one vector, as the JavaScript API would give it.
+fn answer(vector: &Value) -> Result<Value, ErrorInfo> {
+    let engine = match vector.get("sources") {
+        Some(s) => Engine::from_sources(Sources::from(&parse::<SourceTexts>(s)?)).map_err(|e| ErrorInfo::from(&e))?,
+        None => Engine::embedded().unwrap(),
+    };
+    let input = &vector["input"];
+    match vector["op"].as_str().unwrap() {
+        "estimate" => ok(engine.estimate(&parse::<Run>(input)?).map_err(|e| ErrorInfo::from(&e))?),
+        "authorize" => {
+            let r: AuthorizeRequest = parse(input)?;
+            ok(engine.authorize(&r.role, &r.action, &r.context).map_err(|e| ErrorInfo::from(&e))?)
+        }
+        "checkLimit" => {
+            let r: LimitRequest = parse(input)?;
+            ok(engine.check_limit(&r.org, &r.limit, r.adding).map_err(|e| ErrorInfo::from(&e))?)
+        }
+        "quoteTopUp" => {
+            let r: TopUpRequest = parse(input)?;
+            ok(engine.quote_top_up(&r.org, r.credits).map_err(|e| ErrorInfo::from(&e))?)
+        }
+        "quote" => ok(engine.quote(&parse::<QuoteRequest>(input)?).map_err(|e| ErrorInfo::from(&e))?),
+        "visibleBilling" => {
+            let r: BillingRequest = parse(input)?;
+            ok(engine.visible_billing(&r.role, &r.org).map_err(|e| ErrorInfo::from(&e))?)
+        }
+        "rateSheet" => ok(engine.rate_sheet()),
+        "policySheet" => ok(engine.policy_sheet()),
+        other => panic!("unknown op `{other}`"),
+    }
+}
+
+/// The expected file's text: the answer, or `{"error": …}`, pretty-printed
+/// (the same text `JSON.stringify(value, null, 2)` gives in JavaScript).
+fn render(result: Result<Value, ErrorInfo>) -> String {
+    let value = match result {
+        Ok(v) => v,
+        Err(e) => serde_json::json!({ "error": e }),
+    };
+    serde_json::to_string_pretty(&value).unwrap() + "\n"
+}
+
+fn vectors() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.ends_with(".json") && !name.ends_with(".expected.json")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn golden_vectors_native() {
+    let bless = std::env::var_os("TOLLGATE_BLESS").is_some();
+    let (mut failures, mut errors) = (Vec::new(), 0);
+    let paths = vectors();
+    for path in &paths {
+        let vector: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        let got = render(answer(&vector));
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        // `error-*` vectors must fail and all others succeed.
+        assert_eq!(name.starts_with("error-"), got.starts_with("{\n  \"error\""), "{name}: {got}");
+        errors += usize::from(name.starts_with("error-"));
+        let expected = path.with_extension("expected.json");
+        if bless {
+            fs::write(&expected, &got).unwrap();
+        } else if fs::read_to_string(&expected).ok().as_deref() != Some(got.as_str()) {
+            failures.push(format!("{name}:\n{got}"));
+        }
+    }
+    assert!(paths.len() >= 40 && errors >= 10, "{} vectors, {errors} errors", paths.len());
+    assert!(failures.is_empty(), "{} vectors differ:\n{}", failures.len(), failures.join("\n"));
+}
