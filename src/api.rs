@@ -13,6 +13,23 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Reads a request from JSON text, as every interface that takes JSON
+/// values does (the WebAssembly package passes `JSON.stringify(request)`):
+/// unknown fields and wrong types are `bad_request` errors whose message
+/// carries no position, since the text may be machine-made.
+#[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
+pub fn parse_request<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ErrorInfo> {
+    serde_json::from_str(json).map_err(|e| {
+        let message = e.to_string();
+        // serde_json appends " at line L column C"; drop it.
+        let message = match message.rfind(" at line ") {
+            Some(i) => message.get(..i).unwrap_or(&message).to_string(),
+            None => message,
+        };
+        ErrorInfo::bad_request(message)
+    })
+}
+
 /// `authorize({role, action, context})`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -15,7 +15,7 @@ mod request;
 mod run;
 mod source;
 
-pub use api::{AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts, TopUpRequest};
+pub use api::{parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts, TopUpRequest};
 pub use checks::{
     BillingView, Buttons, Denial, LimitCheck, LimitView, Money, PoolView, Quote, ReasonCode, Room, SpendView,
     TopUpQuote, Upgrade, Verdict,

@@ -17,16 +17,19 @@ use tollgate::{
     TopUpRequest,
 };
 
+/// The request as the WebAssembly package reads it: from its JSON text.
 fn parse<T: serde::de::DeserializeOwned>(input: &Value) -> Result<T, ErrorInfo> {
-    serde_json::from_value(input.clone()).map_err(ErrorInfo::bad_request)
+    tollgate::parse_request(&serde_json::to_string(input).unwrap())
 }
 
-fn ok<T: Serialize>(answer: T) -> Result<Value, ErrorInfo> {
-    Ok(serde_json::to_value(answer).unwrap())
+/// The answer as pretty JSON, fields in the order the types serialize them
+/// (as a JavaScript object built from them keeps them).
+fn ok<T: Serialize>(answer: T) -> Result<String, ErrorInfo> {
+    Ok(serde_json::to_string_pretty(&answer).unwrap())
 }
 
 /// The answer to one vector, as the JavaScript API would give it.
-fn answer(vector: &Value) -> Result<Value, ErrorInfo> {
+fn answer(vector: &Value) -> Result<String, ErrorInfo> {
     let engine = match vector.get("sources") {
         Some(s) => Engine::from_sources(Sources::from(&parse::<SourceTexts>(s)?)).map_err(|e| ErrorInfo::from(&e))?,
         None => Engine::embedded().unwrap(),
@@ -59,12 +62,15 @@ fn answer(vector: &Value) -> Result<Value, ErrorInfo> {
 
 /// The expected file's text: the answer, or `{"error": …}`, pretty-printed
 /// (the same text `JSON.stringify(value, null, 2)` gives in JavaScript).
-fn render(result: Result<Value, ErrorInfo>) -> String {
-    let value = match result {
-        Ok(v) => v,
-        Err(e) => serde_json::json!({ "error": e }),
-    };
-    serde_json::to_string_pretty(&value).unwrap() + "\n"
+fn render(result: Result<String, ErrorInfo>) -> String {
+    #[derive(Serialize)]
+    struct Failed {
+        error: ErrorInfo,
+    }
+    match result {
+        Ok(text) => text + "\n",
+        Err(error) => serde_json::to_string_pretty(&Failed { error }).unwrap() + "\n",
+    }
 }
 
 fn vectors() -> Vec<PathBuf> {

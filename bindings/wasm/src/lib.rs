@@ -1,0 +1,147 @@
+//! The tollgate engine for JavaScript (SPEC §5): `new Engine()` on the
+//! embedded defaults, `Engine.fromSources({rates, policies})`, and one
+//! method per operation. Plain objects in and out (requests are read from
+//! their JSON text by the engine's own parser; answers are built with
+//! serde-wasm-bindgen), camelCase fields, decimals as strings. Errors are thrown as `Error`s
+//! carrying `code`, and for file errors `file`, `line`, `column`.
+//!
+//! Every request and answer type, and its JSON, lives in the engine; this
+//! crate only converts values at the boundary.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tollgate::{
+    AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, QuoteRequest, Run, SourceTexts, Sources, TopUpRequest,
+};
+use wasm_bindgen::prelude::*;
+
+/// Builds the thrown `Error`: `message` plus `code`, and `file`, `line`,
+/// `column`, `help`, `problems` when the error has them.
+fn error(info: &ErrorInfo) -> JsValue {
+    let e = js_sys::Error::new(&info.message);
+    let set = |key: &str, value: JsValue| {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = js_sys::Reflect::set(&e, &JsValue::from_str(key), &value);
+    };
+    set("code", JsValue::from_str(&info.code));
+    if let Some(file) = &info.file {
+        set("file", JsValue::from_str(file));
+    }
+    if let Some(line) = info.line {
+        set("line", JsValue::from(line));
+    }
+    if let Some(column) = info.column {
+        set("column", JsValue::from(column));
+    }
+    if let Some(help) = &info.help {
+        set("help", JsValue::from_str(help));
+    }
+    if !info.problems.is_empty() {
+        if let Ok(problems) = info.problems.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+            set("problems", problems);
+        }
+    }
+    e.into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| error(&ErrorInfo::new("internal", e.to_string())))
+}
+
+/// Reads a request through its JSON text, exactly as the native interfaces
+/// read JSON: unknown fields are errors (serde-wasm-bindgen would skip
+/// them) and numbers keep their JSON form.
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| error(&ErrorInfo::bad_request("the request must be a plain object that JSON can represent")))?;
+    tollgate::parse_request(&text).map_err(|e| error(&e))
+}
+
+/// Answers (or throws) in one step: `f` gets the parsed request.
+fn call<R: DeserializeOwned, T: Serialize, E>(
+    request: JsValue,
+    f: impl FnOnce(R) -> Result<T, E>,
+) -> Result<JsValue, JsValue>
+where
+    for<'a> ErrorInfo: From<&'a E>,
+{
+    let request = from_js::<R>(request)?;
+    match f(request) {
+        Ok(answer) => to_js(&answer),
+        Err(e) => Err(error(&ErrorInfo::from(&e))),
+    }
+}
+
+/// The engine: loaded once, then every call is a pure function of its
+/// arguments. A bad argument throws and leaves the engine as it was.
+#[wasm_bindgen]
+pub struct Engine {
+    inner: tollgate::Engine,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// The engine on the shipped rates and policies.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Result<Engine, JsValue> {
+        tollgate::Engine::embedded().map(|inner| Engine { inner }).map_err(|e| error(&ErrorInfo::from(&e)))
+    }
+
+    /// An engine on your own files: `{rates: {name: text}, policies: {name: text}}`.
+    #[wasm_bindgen(js_name = fromSources)]
+    pub fn from_sources(sources: JsValue) -> Result<Engine, JsValue> {
+        let texts: SourceTexts = from_js(sources)?;
+        tollgate::Engine::from_sources(Sources::from(&texts))
+            .map(|inner| Engine { inner })
+            .map_err(|e| error(&ErrorInfo::from(&e)))
+    }
+
+    /// What a run will cost: `{ratesVersion, lines, total, charged}`.
+    pub fn estimate(&self, run: JsValue) -> Result<JsValue, JsValue> {
+        call(run, |r: Run| self.inner.estimate(&r))
+    }
+
+    /// `{role, action, context?}` → `{decision, rules, reason, message}`.
+    pub fn authorize(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        call(request, |r: AuthorizeRequest| self.inner.authorize(&r.role, &r.action, &r.context))
+    }
+
+    /// `{org, limit, adding?}` → `{allowed, limit, plan, current, max, remaining, upgrade?}`.
+    #[wasm_bindgen(js_name = checkLimit)]
+    pub fn check_limit(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        call(request, |r: LimitRequest| self.inner.check_limit(&r.org, &r.limit, r.adding))
+    }
+
+    /// The pre-checkout quote: `{role, org, run, context?}` → `{verdict, estimate, reasons, topUp?}`.
+    pub fn quote(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        call(request, |r: QuoteRequest| self.inner.quote(&r))
+    }
+
+    /// `{org, credits}` → `{blocks, credits, price}`.
+    #[wasm_bindgen(js_name = quoteTopUp)]
+    pub fn quote_top_up(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        call(request, |r: TopUpRequest| self.inner.quote_top_up(&r.org, r.credits))
+    }
+
+    /// `{role, org}` → what the role may see and do on the billing page.
+    #[wasm_bindgen(js_name = visibleBilling)]
+    pub fn visible_billing(&self, request: JsValue) -> Result<JsValue, JsValue> {
+        call(request, |r: BillingRequest| self.inner.visible_billing(&r.role, &r.org))
+    }
+
+    /// Every rate, as the reference tables.
+    #[wasm_bindgen(js_name = rateSheet)]
+    pub fn rate_sheet(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.rate_sheet())
+    }
+
+    /// The roles, actions, attributes, rules and plans.
+    #[wasm_bindgen(js_name = policySheet)]
+    pub fn policy_sheet(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.policy_sheet())
+    }
+}
