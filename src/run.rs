@@ -89,26 +89,33 @@ enum ItemKind {
 struct ItemDoc {
     kind: ItemKind,
     model: String,
-    #[serde(default, alias = "input_tokens")]
+    #[serde(default, alias = "input_tokens", deserialize_with = "present")]
     input_tokens: Option<Quantity>,
-    #[serde(default, alias = "output_tokens")]
+    #[serde(default, alias = "output_tokens", deserialize_with = "present")]
     output_tokens: Option<Quantity>,
-    #[serde(default, alias = "cached_input_tokens")]
+    #[serde(default, alias = "cached_input_tokens", deserialize_with = "present")]
     cached_input_tokens: Option<Quantity>,
-    #[serde(default, alias = "cache_write_tokens")]
+    #[serde(default, alias = "cache_write_tokens", deserialize_with = "present")]
     cache_write_tokens: Option<Quantity>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     count: Option<Quantity>,
     #[serde(default)]
     quality: Option<String>,
     #[serde(default)]
     size: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     seconds: Option<Quantity>,
     #[serde(default)]
     resolution: Option<String>,
     #[serde(default)]
     audio: Option<bool>,
+}
+
+/// An optional quantity that, when given, must be a quantity: `null` is an
+/// error rather than "absent" (JSON writes NaN and Infinity as null, and a
+/// count must never vanish silently).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Quantity>, D::Error> {
+    Quantity::deserialize(d).map(Some)
 }
 
 impl TryFrom<ItemDoc> for Item {

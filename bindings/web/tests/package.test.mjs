@@ -1,0 +1,81 @@
+// The packed npm package in real Node.js: installed like a dependency,
+// imported through its `exports` map, replaying every golden vector byte for
+// byte; bad input throws and the engine keeps answering; a bundler resolves
+// the browser entry.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { answer, consumer, out, tool, vectors } from "./helpers.mjs";
+
+const dir = consumer();
+// Import through Node's resolver from inside the consumer project.
+const entry = join(dir, "entry.mjs");
+writeFileSync(entry, 'export * from "tollgate";\nexport { default } from "tollgate";\n');
+const tollgate = await import(pathToFileURL(entry).href);
+
+test("the package resolves and answers in Node.js", async () => {
+  await tollgate.default();
+  const engine = new tollgate.Engine();
+  const d = engine.authorize({ role: "owner", action: "billing.top_up", context: { "org.status": "active" } });
+  assert.equal(d.decision, "allow");
+  assert.deepEqual(d.rules, ["owner-billing-mutations"]);
+});
+
+test("golden vectors: byte-identical answers from the packed package", () => {
+  const all = vectors();
+  assert.ok(all.length >= 40);
+  const differ = all.filter(({ vector, expected }) => answer(tollgate, vector) !== expected).map((v) => v.name);
+  assert.deepEqual(differ, []);
+});
+
+test("bad input throws an Error with a code, and the same engine keeps answering", () => {
+  const engine = new tollgate.Engine();
+  const run = { items: [{ kind: "text", model: "gpt-4o", inputTokens: 1000 }] };
+  const before = JSON.stringify(engine.estimate(run));
+  const cyclic = {};
+  cyclic.self = cyclic;
+  const huge = { items: Array.from({ length: 2000 }, () => ({ kind: "text", model: "gpt-4o", inputTokens: 9e15 })) };
+  const cases = [
+    [undefined, "bad_request"],
+    [null, "bad_request"],
+    ["run", "bad_request"],
+    [42, "bad_request"],
+    [cyclic, "bad_request"],
+    [{ items: [{ kind: "text", model: "gpt-4o", inputTokens: 10n }] }, "bad_request"],
+    [{ items: [{ kind: "text", model: "gpt-4o", inputTokens: Number.NaN }] }, "bad_request"],
+    [{ items: [{ kind: "text", model: "gpt-4o", inputTokens: 1e300 }] }, "bad_request"],
+    [{ items: [{ kind: "text", model: "gpt-4o", inputToken: 5 }] }, "bad_request"],
+    [{ items: [{ kind: "text", model: "nope", inputTokens: 1 }] }, "unknown_model"],
+    [{ items: [{ kind: "video", model: "sora-2", seconds: "79228162514264337593543950335" }] }, "overflow"],
+  ];
+  for (const [input, code] of cases) {
+    assert.throws(() => engine.estimate(input), (e) => e instanceof Error && e.code === code && e.message.length > 0, String(code));
+  }
+  // A large valid run still answers.
+  assert.equal(engine.estimate(huge).lines.length, 2000);
+  for (const method of ["authorize", "checkLimit", "quote", "quoteTopUp", "visibleBilling"]) {
+    assert.throws(() => engine[method]({}), (e) => e.code === "bad_request", method);
+  }
+  assert.throws(
+    () => tollgate.Engine.fromSources({ rates: { "r.toml": "[card]\nversion = 1\n" } }),
+    (e) => e.code === "syntax" && e.file === "r.toml" && e.line === 2 && e.column === 11,
+  );
+  assert.equal(JSON.stringify(engine.estimate(run)), before);
+});
+
+test("a bundler resolves the browser entry; Node gets the Node entry", () => {
+  const src = join(dir, "app.mjs");
+  writeFileSync(src, 'import init, { Engine } from "tollgate";\nawait init();\nconsole.log(new Engine().rateSheet().ratesVersion);\n');
+  const bundle = (platform) => {
+    const file = join(out, `bundle-${platform}.js`);
+    execFileSync(tool("esbuild"), [src, "--bundle", "--format=esm", `--platform=${platform}`, `--outfile=${file}`], { cwd: dir });
+    return readFileSync(file, "utf8");
+  };
+  const browser = bundle("browser");
+  assert.match(browser, /tollgate_wasm_bg\.wasm/);
+  assert.doesNotMatch(browser, /readFileSync/);
+  assert.match(bundle("node"), /readFileSync/);
+});
