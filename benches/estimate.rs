@@ -31,6 +31,16 @@ fn benches(c: &mut Criterion) {
     c.bench_function("estimate/text_item", |b| b.iter(|| engine.estimate(black_box(&text))));
     c.bench_function("estimate/three_item_run", |b| b.iter(|| engine.estimate(black_box(&mixed))));
     c.bench_function("load/shipped_rates", |b| b.iter(|| Engine::from_sources(black_box(Sources::embedded()))));
+
+    // What the JavaScript package does per call, minus the JS side: read
+    // the request from JSON text, answer, write the answer as JSON text.
+    let json = r#"{"items":[{"kind":"text","model":"gpt-4o","inputTokens":12000,"outputTokens":3000}]}"#;
+    c.bench_function("json/estimate_text_item", |b| {
+        b.iter(|| {
+            let run: Run = tollgate::parse_request(black_box(json)).ok()?;
+            serde_json::to_string(&engine.estimate(&run).ok()?).ok()
+        })
+    });
 }
 
 criterion_group!(estimate, benches);

@@ -74,15 +74,15 @@ pub(crate) struct RuleDoc {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConditionDoc {
     pub(crate) attr: Name,
-    pub(crate) eq: Option<Spanned<toml::Value>>,
-    pub(crate) ne: Option<Spanned<toml::Value>>,
+    pub(crate) eq: Option<Spanned<CondValue>>,
+    pub(crate) ne: Option<Spanned<CondValue>>,
     #[serde(rename = "in")]
-    pub(crate) in_: Option<Spanned<toml::Value>>,
-    pub(crate) gt: Option<Spanned<toml::Value>>,
-    pub(crate) gte: Option<Spanned<toml::Value>>,
-    pub(crate) lt: Option<Spanned<toml::Value>>,
-    pub(crate) lte: Option<Spanned<toml::Value>>,
-    pub(crate) exists: Option<Spanned<toml::Value>>,
+    pub(crate) in_: Option<Spanned<CondValue>>,
+    pub(crate) gt: Option<Spanned<CondValue>>,
+    pub(crate) gte: Option<Spanned<CondValue>>,
+    pub(crate) lt: Option<Spanned<CondValue>>,
+    pub(crate) lte: Option<Spanned<CondValue>>,
+    pub(crate) exists: Option<Spanned<CondValue>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,4 +156,62 @@ pub(crate) struct TopUpDoc {
 pub(crate) struct PriceDoc {
     pub(crate) amount: Spanned<Number>,
     pub(crate) currency: Spanned<String>,
+}
+
+/// A condition's value as written: what TOML can say of a string, number
+/// or bool attribute (and lists of them, for `in`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CondValue {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    Array(Vec<CondValue>),
+}
+
+impl CondValue {
+    pub(crate) fn type_str(&self) -> &'static str {
+        match self {
+            CondValue::String(_) => "string",
+            CondValue::Integer(_) => "integer",
+            CondValue::Float(_) => "float",
+            CondValue::Boolean(_) => "boolean",
+            CondValue::Array(_) => "array",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CondValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CondValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, a number, a bool, or a list of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CondValue, E> {
+                Ok(CondValue::String(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<CondValue, E> {
+                Ok(CondValue::Integer(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<CondValue, E> {
+                i64::try_from(v).map(CondValue::Integer).map_err(|_| E::custom("number out of range"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<CondValue, E> {
+                Ok(CondValue::Float(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<CondValue, E> {
+                Ok(CondValue::Boolean(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<CondValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<CondValue>()? {
+                    items.push(item);
+                }
+                Ok(CondValue::Array(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

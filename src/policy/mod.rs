@@ -14,7 +14,7 @@ pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
 use crate::error::{LoadError, LoadProblemKind};
 use crate::load::{FileCtx, Problems};
 use crate::source::{Location, Source};
-use doc::{ConditionDoc, LimitDoc, Name, PlanDoc, PolicyDoc, RuleDoc};
+use doc::{CondValue, ConditionDoc, LimitDoc, Name, PlanDoc, PolicyDoc, RuleDoc};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -394,13 +394,13 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
         cx.report(LoadProblemKind::BadCondition { reason }, value.span());
         None
     };
-    let typed = |cx: &mut FileCtx, v: &toml::Value| -> Option<Value> {
+    let typed = |cx: &mut FileCtx, v: &CondValue| -> Option<Value> {
         match (ty, v) {
-            (AttrType::String, toml::Value::String(s)) => Some(Value::Str(s.clone())),
-            (AttrType::Bool, toml::Value::Boolean(b)) => Some(Value::Bool(*b)),
-            (AttrType::Number, toml::Value::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
-            (AttrType::Number, toml::Value::Float(f)) => crate::money::float_to_decimal(*f).ok().map(Value::Num),
-            (AttrType::Number, toml::Value::String(s)) => crate::money::parse_decimal_str(s).ok().map(Value::Num),
+            (AttrType::String, CondValue::String(s)) => Some(Value::Str(s.clone())),
+            (AttrType::Bool, CondValue::Boolean(b)) => Some(Value::Bool(*b)),
+            (AttrType::Number, CondValue::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
+            (AttrType::Number, CondValue::Float(f)) => crate::money::float_to_decimal(*f).ok().map(Value::Num),
+            (AttrType::Number, CondValue::String(s)) => crate::money::parse_decimal_str(s).ok().map(Value::Num),
             _ => bad(cx, format!("`{attr}` is a {} attribute; `{op}` gives {}", type_name(ty), v.type_str())),
         }
     };
@@ -408,7 +408,7 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
         "eq" => Op::Eq(typed(cx, value.get_ref())?),
         "ne" => Op::Ne(typed(cx, value.get_ref())?),
         "in" => {
-            let toml::Value::Array(items) = value.get_ref() else {
+            let CondValue::Array(items) = value.get_ref() else {
                 bad(cx, format!("`in` needs a list (got {})", value.get_ref().type_str()));
                 return None;
             };
@@ -419,7 +419,7 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
             Op::In(vals)
         }
         "exists" => match value.get_ref() {
-            toml::Value::Boolean(b) => Op::Exists(*b),
+            CondValue::Boolean(b) => Op::Exists(*b),
             other => {
                 bad(cx, format!("`exists` needs true or false (got {})", other.type_str()));
                 return None;
