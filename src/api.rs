@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 /// carries no position, since the text may be machine-made.
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
 pub fn parse_request<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ErrorInfo> {
+    crate::run::check_request_size(json).map_err(|e| ErrorInfo::new("too_large", e.message()))?;
     serde_json::from_str(json).map_err(|e| {
         let message = e.to_string();
         // serde_json appends " at line L column C"; drop it.

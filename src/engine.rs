@@ -124,6 +124,11 @@ impl Engine {
     /// An engine on the given sources. Fails with every problem found in
     /// rates and policies alike.
     pub fn from_sources(sources: Sources) -> Result<Engine, LoadError> {
+        let files = sources.rates.len() + sources.policies.len();
+        if files > crate::limits::MAX_SOURCES {
+            let kind = LoadProblemKind::TooLarge { what: "files", count: files, limit: crate::limits::MAX_SOURCES };
+            return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
+        }
         let rates = crate::rates::load(&Sources::sorted(sources.rates));
         let policies = crate::policy::load(&Sources::sorted(sources.policies));
         match (rates, policies) {

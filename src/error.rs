@@ -283,6 +283,16 @@ pub enum LoadProblemKind {
         /// The maximum.
         max: i64,
     },
+    /// An input bound of [`crate::limits`] was exceeded.
+    #[error("{what} exceeds the limit of {limit} (has {count})")]
+    TooLarge {
+        /// What is counted: `bytes of the file`, `rules`, ...
+        what: &'static str,
+        /// How many there are.
+        count: usize,
+        /// The bound.
+        limit: usize,
+    },
     /// A name that is empty or has characters names may not hold.
     #[error("{what} name `{name}` is not allowed")]
     BadName {
@@ -317,6 +327,7 @@ impl LoadProblemKind {
             LoadProblemKind::Empty { .. } => "empty",
             LoadProblemKind::BadName { .. } => "bad_name",
             LoadProblemKind::UnknownName { .. } => "unknown_name",
+            LoadProblemKind::TooLarge { .. } => "too_large",
             LoadProblemKind::InheritanceCycle { .. } => "inheritance_cycle",
             LoadProblemKind::GlobMatchesNothing { .. } => "glob_matches_nothing",
             LoadProblemKind::BadCondition { .. } => "bad_condition",
@@ -360,6 +371,9 @@ impl LoadProblemKind {
             }
             LoadProblemKind::Empty { .. } => "define at least one entry".into(),
             LoadProblemKind::BadName { .. } => "names are non-empty, without spaces, control characters or `*`".into(),
+            LoadProblemKind::TooLarge { .. } => {
+                "the bounds of tollgate::limits are far above real use; split or simplify the input".into()
+            }
             LoadProblemKind::UnknownName { what, .. } => {
                 format!("define the {what} or use one of the known names")
             }
@@ -505,6 +519,14 @@ pub enum EstimateError {
         /// What is wrong.
         problem: QuantityProblem,
     },
+    /// A run with more items than [`crate::limits::MAX_ITEMS`].
+    #[error("the run has {count} items; the limit is {limit}")]
+    TooManyItems {
+        /// Items in the run.
+        count: usize,
+        /// The bound.
+        limit: usize,
+    },
     /// A run with neither a tool nor items.
     #[error("the run is empty: give a `tool`, `items`, or both")]
     EmptyRun,
@@ -549,6 +571,7 @@ impl EstimateError {
             EstimateError::NoAudio { .. } => "no_audio",
             EstimateError::NoTokens { .. } => "no_tokens",
             EstimateError::BadQuantity { .. } => "bad_quantity",
+            EstimateError::TooManyItems { .. } => "too_large",
             EstimateError::EmptyRun => "empty_run",
             EstimateError::Overflow => "overflow",
         }

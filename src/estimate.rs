@@ -235,6 +235,10 @@ impl RateCard {
         if run.tool.is_none() && run.items.is_empty() {
             return Err(Box::new(EstimateError::EmptyRun));
         }
+        if run.items.len() > crate::limits::MAX_ITEMS {
+            let (count, limit) = (run.items.len(), crate::limits::MAX_ITEMS);
+            return Err(Box::new(EstimateError::TooManyItems { count, limit }));
+        }
         let mut lines = Vec::with_capacity(run.items.len() * 2 + 1);
         if let Some(name) = &run.tool {
             let tool = self.tools.get(name.as_str()).ok_or_else(|| {

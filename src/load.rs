@@ -49,8 +49,20 @@ impl<'a> FileCtx<'a> {
         self.problems.push(self.index, LoadProblem::new(kind, location));
     }
 
+    /// Reports `count` over `limit` at `span`; true when within the bound.
+    pub(crate) fn within(&mut self, what: &'static str, count: usize, limit: usize, span: Range<usize>) -> bool {
+        if count > limit {
+            self.report(LoadProblemKind::TooLarge { what, count, limit }, span);
+            return false;
+        }
+        true
+    }
+
     /// Parses the whole document, reporting a syntax problem on failure.
     pub(crate) fn parse<T: DeserializeOwned>(&mut self) -> Option<T> {
+        if !self.within("bytes of the file", self.src.text.len(), crate::limits::MAX_SOURCE_BYTES, 0..0) {
+            return None;
+        }
         match toml::from_str::<T>(&self.src.text) {
             Ok(doc) => Some(doc),
             Err(e) => {
@@ -116,6 +128,9 @@ impl<'a> FileCtx<'a> {
     /// A name: non-empty, no whitespace or control characters.
     pub(crate) fn name(&mut self, n: &Spanned<String>, what: &'static str) -> Option<Arc<str>> {
         let s = n.get_ref();
+        if !self.within("characters of a name", s.chars().count(), crate::limits::MAX_NAME_CHARS, n.span()) {
+            return None;
+        }
         if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             self.report(LoadProblemKind::BadName { what, name: s.clone() }, n.span());
             return None;

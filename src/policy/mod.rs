@@ -185,6 +185,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     }
 
     // Pass 1: every name, across files, so references may cross files.
+    use crate::limits::{MAX_ACTIONS, MAX_INDEX_CELLS, MAX_LIST, MAX_ROLES, MAX_RULES};
     let mut set = PolicySet::default();
     let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
     for (index, doc) in &docs {
@@ -219,6 +220,21 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
             claim(&mut cx, &mut seen, "plan", name);
         }
     }
+    let totals = [("roles", set.roles.len(), MAX_ROLES), ("actions", set.actions.len(), MAX_ACTIONS)];
+    let rules: usize = docs.iter().map(|(_, d)| d.rules.len()).sum();
+    let cells = set.roles.len().saturating_mul(set.actions.len());
+    for (what, count, limit) in
+        totals.into_iter().chain([("rules", rules, MAX_RULES), ("role × action index cells", cells, MAX_INDEX_CELLS)])
+    {
+        if count > limit {
+            let kind = LoadProblemKind::TooLarge { what, count, limit };
+            problems.push(0, crate::error::LoadProblem::new(kind, None));
+        }
+    }
+    if !problems.is_empty() {
+        // Over a bound, nothing more is compiled: the bound is what protects.
+        return Err(problems.into_error());
+    }
     // Role ids follow BTreeMap order within a file, files in order; sort
     // roles by name so ids (and everything derived) do not depend on files.
     sort_by_name(&mut set.roles, &mut set.role_ids, |r| &r.name);
@@ -231,6 +247,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
         for (name, r) in &doc.roles {
             let Some(&id) = set.role_ids.get(name.get_ref().as_str()) else { continue };
             let mut parents = Vec::new();
+            cx.within("roles in `inherits`", r.get_ref().inherits.len(), MAX_LIST, name.span());
             for parent in &r.get_ref().inherits {
                 match set.role_ids.get(parent.get_ref().as_str()) {
                     Some(&p) => parents.push(p),
@@ -301,7 +318,15 @@ fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a A
 }
 
 fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> Option<Rule> {
+    use crate::limits::{MAX_CONDITIONS, MAX_LIST};
     let r = rule.get_ref();
+    let span = r.id.span();
+    let within = cx.within("roles of a rule", r.roles.as_ref().map_or(0, Vec::len), MAX_LIST, span.clone())
+        & cx.within("actions of a rule", r.actions.len(), MAX_LIST, span.clone())
+        & cx.within("conditions of a rule", r.when.len(), MAX_CONDITIONS, span);
+    if !within {
+        return None;
+    }
     let id = cx.name(&r.id, "rule");
     let mut ok = id.is_some();
     let roles = match &r.roles {
@@ -412,6 +437,9 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
                 bad(cx, format!("`in` needs a list (got {})", value.get_ref().type_str()));
                 return None;
             };
+            if !cx.within("values of an `in` list", items.len(), crate::limits::MAX_LIST, value.span()) {
+                return None;
+            }
             let mut vals = Vec::new();
             for v in items {
                 vals.push(typed(cx, v)?);

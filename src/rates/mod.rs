@@ -139,6 +139,14 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
             }
         };
 
+        for (what, n) in [
+            ("text models", doc.text.len()),
+            ("image models", doc.image.len()),
+            ("video models", doc.video.len()),
+            ("tools", doc.tools.len()),
+        ] {
+            cx.within(what, n, crate::limits::MAX_MODELS, 0..0);
+        }
         for (name, m) in &doc.text {
             let Some(id) = claim(&mut cx, "text model", name) else {
                 continue;
@@ -175,6 +183,17 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
         }
     }
 
+    for (what, n) in [
+        ("text models", text.len()),
+        ("image models", image.len()),
+        ("video models", video.len()),
+        ("tools", tools.len()),
+    ] {
+        if n > crate::limits::MAX_MODELS {
+            let kind = LoadProblemKind::TooLarge { what, count: n, limit: crate::limits::MAX_MODELS };
+            problems.push(0, crate::error::LoadProblem::new(kind, None));
+        }
+    }
     let card = match card {
         Some(c) => Some(c),
         None if problems.is_empty() => {
@@ -192,6 +211,9 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
 }
 
 fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<TextModel> {
+    if !cx.within("tiers", m.tiers.len(), crate::limits::MAX_TIERS, m.batch.span()) {
+        return None;
+    }
     let batch = cx.whole(&m.batch, "batch");
     let batch = match batch {
         Some(b) if b.is_zero() => {

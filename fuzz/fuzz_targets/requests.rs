@@ -1,0 +1,44 @@
+//! Any text as a request of every kind, through the JSON and TOML readers,
+//! answered by the shipped engine: errors or answers, never a panic; the
+//! same request answers with the same bytes twice.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+use tollgate::{parse_request, AuthorizeRequest, BillingRequest, Engine, LimitRequest, QuoteRequest, Run, TopUpRequest};
+
+fn engine() -> &'static Engine {
+    static E: OnceLock<Engine> = OnceLock::new();
+    E.get_or_init(|| Engine::embedded().expect("embedded defaults load"))
+}
+
+fn same_twice<T: serde::Serialize, E>(f: impl Fn() -> Result<T, E>) {
+    if let (Ok(a), Ok(b)) = (f(), f()) {
+        assert_eq!(serde_json::to_string(&a).ok(), serde_json::to_string(&b).ok());
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let e = engine();
+    for run in [Run::from_json("f.json", text).ok(), Run::from_toml("f.toml", text).ok()].into_iter().flatten() {
+        same_twice(|| e.estimate(&run));
+    }
+    if let Ok(q) = QuoteRequest::from_json("q.json", text) {
+        same_twice(|| e.quote(&q));
+    }
+    if let Ok(q) = QuoteRequest::from_toml("q.toml", text) {
+        same_twice(|| e.quote(&q));
+    }
+    if let Ok(r) = parse_request::<AuthorizeRequest>(text) {
+        same_twice(|| e.authorize(&r.role, &r.action, &r.context));
+    }
+    if let Ok(r) = parse_request::<LimitRequest>(text) {
+        same_twice(|| e.check_limit(&r.org, &r.limit, r.adding));
+    }
+    if let Ok(r) = parse_request::<TopUpRequest>(text) {
+        same_twice(|| e.quote_top_up(&r.org, r.credits));
+    }
+    if let Ok(r) = parse_request::<BillingRequest>(text) {
+        same_twice(|| e.visible_billing(&r.role, &r.org));
+    }
+});
