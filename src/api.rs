@@ -168,6 +168,20 @@ impl From<&LoadProblem> for ErrorInfo {
     }
 }
 
+impl From<&crate::validate::Lint> for ErrorInfo {
+    fn from(l: &crate::validate::Lint) -> Self {
+        ErrorInfo {
+            code: l.code.to_string(),
+            message: l.to_string(),
+            file: l.location.as_ref().map(|x| x.file().to_string()),
+            line: l.location.as_ref().map(|x| x.line()),
+            column: l.location.as_ref().map(|x| x.column()),
+            help: Some(l.help.to_string()),
+            problems: Vec::new(),
+        }
+    }
+}
+
 impl From<&LoadError> for ErrorInfo {
     fn from(e: &LoadError) -> Self {
         let problems: Vec<ErrorInfo> = e.problems().iter().map(ErrorInfo::from).collect();

@@ -56,7 +56,8 @@ impl Sources {
         self
     }
 
-    /// Replaces the rate sources with every `*.toml` file of a folder.
+    /// Replaces the rate sources with every `*.toml` file of a folder (or
+    /// with the one file, when `dir` is a file).
     pub fn rates_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, LoadError> {
         self.rates = read_dir(dir.as_ref())?;
         Ok(self)
@@ -68,7 +69,8 @@ impl Sources {
         self
     }
 
-    /// Replaces the policy sources with every `*.toml` file of a folder.
+    /// Replaces the policy sources with every `*.toml` file of a folder (or
+    /// with the one file, when `dir` is a file).
     pub fn policies_dir(mut self, dir: impl AsRef<Path>) -> Result<Self, LoadError> {
         self.policies = read_dir(dir.as_ref())?;
         Ok(self)
@@ -80,12 +82,17 @@ impl Sources {
     }
 }
 
-/// Every `*.toml` of a folder, sorted by file name.
+/// Every `*.toml` of a folder, sorted by file name; or the one file, when
+/// the path names a file.
 fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
     let io = |path: &Path, e: std::io::Error| {
         let kind = LoadProblemKind::Io { path: path.display().to_string(), reason: e.to_string() };
         LoadError::new(vec![LoadProblem::new(kind, None)])
     };
+    if dir.is_file() {
+        let text = std::fs::read_to_string(dir).map_err(|e| io(dir, e))?;
+        return Ok(vec![Source::new(dir.display().to_string(), text)]);
+    }
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
         let path = entry.map_err(|e| io(dir, e))?.path();
@@ -183,6 +190,14 @@ impl Engine {
     /// The loaded roles, actions, rules and plans.
     pub fn policy_sheet(&self) -> PolicySheet<'_> {
         self.policies.sheet()
+    }
+
+    pub(crate) fn rates(&self) -> &RateCard {
+        &self.rates
+    }
+
+    pub(crate) fn policies(&self) -> &PolicySet {
+        &self.policies
     }
 
     /// Every rate, as reference tables.

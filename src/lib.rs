@@ -16,6 +16,8 @@ mod request;
 mod run;
 mod shared;
 mod source;
+pub mod testing;
+mod validate;
 
 pub use api::{parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts, TopUpRequest};
 pub use checks::{
@@ -36,3 +38,4 @@ pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
 pub use shared::SharedEngine;
 pub use source::Location;
+pub use validate::{validate, Lint, Validation};

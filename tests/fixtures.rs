@@ -16,13 +16,17 @@
 //! - `fixtures/policies-invalid/NAME.toml` or `NAME/`: policy sources that
 //!   must fail to load, with the full error text in `NAME.expected`.
 //!
+//! - `fixtures/lints/NAME.toml` (a policy file, with `fixtures/rates/`) or
+//!   `NAME/` (`*.rates.toml` are rate files, the rest policy files): sources
+//!   that load; `NAME.expected` holds every lint (`clean*` cases: none).
+//!
 //! `TOLLGATE_BLESS=1 cargo test --test fixtures` rewrites the expected files;
 //! review the diff before committing it.
 
 use serde::Deserialize;
 use std::fs;
 use std::path::{Path, PathBuf};
-use tollgate::{Context, Decimal, Engine, Org, QuoteRequest, Run, Sources};
+use tollgate::{validate, Context, Decimal, Engine, Org, QuoteRequest, Run, Sources};
 
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
@@ -235,4 +239,46 @@ fn invalid_policies_corpus() {
     }
     assert!(cases.len() >= 15, "corpus too small: {}", cases.len());
     check_all(cases);
+}
+
+#[test]
+fn lints_corpus() {
+    let fixture_rates = fs::read_to_string(dir("rates").join("rates.toml")).unwrap();
+    let mut cases = Vec::new();
+    let mut linted = 0;
+    for path in sorted_entries(&dir("lints")) {
+        let mut sources = Sources::new();
+        if path.is_dir() {
+            for f in sorted_entries(&path) {
+                let name = format!("{}/{}", file_name(&path), file_name(&f));
+                let text = fs::read_to_string(&f).unwrap();
+                sources = if name.ends_with(".rates.toml") {
+                    sources.rates(&name, &text)
+                } else {
+                    sources.policies(&name, &text)
+                };
+            }
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            sources = sources
+                .rates("rates.toml", &fixture_rates)
+                .policies(&file_name(&path), &fs::read_to_string(&path).unwrap());
+        } else {
+            continue;
+        }
+        let v = validate(sources);
+        assert!(v.errors.is_empty(), "{}: lint cases must load: {:?}", path.display(), v.errors);
+        let clean = file_name(&path).starts_with("clean");
+        assert_eq!(clean, v.warnings.is_empty(), "{}: {:?}", path.display(), v.warnings);
+        linted += usize::from(!clean);
+        let got: String = v.warnings.iter().map(|w| format!("{w}\n  help: {}\n", w.help)).collect();
+        cases.push((path.with_extension("expected"), got));
+    }
+    assert!(linted >= 10, "only {linted} lint cases");
+    check_all(cases);
+}
+
+#[test]
+fn the_shipped_defaults_validate_clean() {
+    let v = validate(Sources::embedded());
+    assert!(v.is_clean(), "{:?} {:?}", v.errors, v.warnings);
 }

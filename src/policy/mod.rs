@@ -56,6 +56,7 @@ pub(crate) struct Action {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
     pub(crate) mutation: bool,
+    pub(crate) location: Location,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +108,7 @@ pub(crate) struct Plan {
     pub(crate) limits: BTreeMap<Arc<str>, Limit>,
     pub(crate) tools: BTreeMap<Arc<str>, PlanTool>,
     pub(crate) top_up: Option<TopUp>,
+    pub(crate) location: Location,
 }
 
 impl Plan {
@@ -151,6 +153,7 @@ impl Window {
 
 #[derive(Debug, Clone)]
 pub(crate) struct PlanTool {
+    pub(crate) location: Location,
     pub(crate) enabled: bool,
     pub(crate) caps: Vec<(Window, u64)>,
     pub(crate) max_credits_per_run: Option<Decimal>,
@@ -158,6 +161,7 @@ pub(crate) struct PlanTool {
 
 #[derive(Debug, Clone)]
 pub(crate) struct TopUp {
+    pub(crate) location: Location,
     pub(crate) increment: u64,
     pub(crate) min: u64,
     pub(crate) max: u64,
@@ -208,7 +212,8 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
                 set.action_ids.insert(Arc::clone(&id), set.actions.len());
                 let a = a.get_ref();
                 let label = a.label.clone().unwrap_or_else(|| id.to_string());
-                set.actions.push(Action { name: id, label, mutation: a.mutation });
+                let location = cx.at(name.span());
+                set.actions.push(Action { name: id, label, mutation: a.mutation, location });
             }
         }
         for (name, t) in &doc.attributes {
@@ -576,12 +581,14 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
                 }
             },
         };
-        tools.insert(tid, PlanTool { enabled: t.enabled, caps, max_credits_per_run: ceiling });
+        let location = cx.at(tool.span());
+        tools.insert(tid, PlanTool { location, enabled: t.enabled, caps, max_credits_per_run: ceiling });
     }
     let top_up = match &p.top_up {
         None => None,
         Some(t) => {
             let t = t.get_ref();
+            let t = &t;
             let increment = count(cx, &t.increment, "increment");
             if *t.increment.get_ref() == 0 {
                 let kind = LoadProblemKind::NotPositive { field: "increment".into(), value: Decimal::ZERO };
@@ -603,7 +610,7 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
             }
             match (increment, min, max, price) {
                 (Some(increment), Some(min), Some(max), Some(price)) if increment > 0 => {
-                    Some(TopUp { increment, min, max, price, currency })
+                    Some(TopUp { location: cx.at(t.increment.span()), increment, min, max, price, currency })
                 }
                 _ => {
                     ok = false;
@@ -614,6 +621,7 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
     };
     ok.then(|| Plan {
         label: p.label.clone().unwrap_or_else(|| id.to_string()),
+        location: cx.at(name.span()),
         name: id,
         upgrade_to,
         features,

@@ -48,6 +48,8 @@ pub(crate) struct TextModel {
     pub(crate) base: TextRates,
     /// Sorted by threshold; each entry fully resolved.
     pub(crate) tiers: Vec<(Decimal, TextRates)>,
+    /// Where each tier is written (for lints).
+    pub(crate) tier_locations: Vec<Location>,
 }
 
 impl TextModel {
@@ -240,6 +242,7 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
     let base = TextRates { input, output, cached_input: cached.unwrap_or(input), cache_write: write.unwrap_or(input) };
 
     let mut tiers: Vec<(Decimal, TextRates)> = Vec::new();
+    let mut tier_locations = Vec::new();
     let mut ok = true;
     for t in &m.tiers {
         let Some((above, ti, to, tc, tw)) = tier_values(cx, t.get_ref()) else {
@@ -277,6 +280,7 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
             }
         }
         tiers.push((above, rates));
+        tier_locations.push(cx.at(t.get_ref().above.span()));
     }
     let (batch, batch_tokens) = (batch?, batch_tokens?);
     if !ok {
@@ -291,6 +295,7 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
         round_up: m.partial_batch == PartialBatch::RoundUp,
         base,
         tiers,
+        tier_locations,
     })
 }
 

@@ -72,6 +72,20 @@ enum Command {
         #[arg(long)]
         credits: String,
     },
+    /// Check rate and policy files: every error and every lint, with the
+    /// source line and a caret. Exit 0 clean, 1 warnings with
+    /// --deny-warnings, 2 errors.
+    Validate {
+        /// Fail (exit 1) when there are warnings.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Run declarative policy tests (TOML files or folders of them; default
+    /// policies/tests). Exit 0 when all pass, 1 on any failure.
+    Test {
+        /// Test files or folders.
+        paths: Vec<PathBuf>,
+    },
     /// Show the rate tables as reference tables.
     Rates {
         /// Only this kind of rates.
@@ -132,6 +146,10 @@ fn main() -> ExitCode {
 }
 
 fn engine(cli: &Cli) -> Result<Engine, Failure> {
+    Ok(Engine::from_sources(sources(cli)?)?)
+}
+
+fn sources(cli: &Cli) -> Result<Sources, Failure> {
     let mut sources = Sources::embedded();
     if let Some(dir) = &cli.rates {
         sources = sources.rates_dir(dir)?;
@@ -139,10 +157,22 @@ fn engine(cli: &Cli) -> Result<Engine, Failure> {
     if let Some(dir) = &cli.policies {
         sources = sources.policies_dir(dir)?;
     }
-    Ok(Engine::from_sources(sources)?)
+    Ok(sources)
 }
 
 fn run(cli: &Cli) -> Result<Answer, Failure> {
+    if let Command::Validate { deny_warnings } = &cli.command {
+        let v = tollgate::validate(sources(cli)?);
+        let out = if cli.json { render::validation_json(&v) } else { render::validation(&v) };
+        let code = if !v.errors.is_empty() {
+            2
+        } else if *deny_warnings && !v.warnings.is_empty() {
+            1
+        } else {
+            0
+        };
+        return Ok(Answer { out, code });
+    }
     let engine = engine(cli)?;
     let json = cli.json;
     match &cli.command {
@@ -182,6 +212,25 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let credits = decimal("--credits", credits)?;
             let t = engine.quote_top_up(&org, credits).map_err(fail)?;
             Ok(Answer::ok(if json { to_json(&t)? } else { render::top_up(&t) }))
+        }
+        Command::Validate { .. } => Err(fail("validate is answered before loading")),
+        Command::Test { paths } => {
+            let paths = if paths.is_empty() { vec![PathBuf::from("policies/tests")] } else { paths.clone() };
+            let mut out = String::new();
+            let (mut passed, mut failed) = (0, 0);
+            for path in &paths {
+                let report = tollgate::testing::run_path(&engine, path);
+                passed += report.passed;
+                failed += report.failures.len() + report.errors.len();
+                for e in &report.errors {
+                    out.push_str(&format!("ERROR {e}\n"));
+                }
+                for f in &report.failures {
+                    out.push_str(&format!("{f}\n"));
+                }
+            }
+            out.push_str(&format!("{passed} passed, {failed} failed\n"));
+            Ok(Answer::verdict(out, failed == 0))
         }
         Command::Rates { kind } => {
             let mut sheet = engine.rate_sheet();

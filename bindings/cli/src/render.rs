@@ -203,3 +203,72 @@ pub fn quote(q: &tollgate::Quote) -> String {
     }
     out
 }
+
+/// One diagnostic per problem: `error[code]: message`, the source line with
+/// a caret under the span, and the help as a note. Files are read again
+/// for the excerpt; without the file (embedded sources) the position alone
+/// is shown.
+fn diagnostic(
+    severity: codespan_reporting::diagnostic::Severity,
+    code: &str,
+    message: &str,
+    location: Option<&tollgate::Location>,
+    help: &str,
+) -> String {
+    use codespan_reporting::diagnostic::{Diagnostic, Label};
+    use codespan_reporting::files::SimpleFile;
+    use codespan_reporting::term::{self, Config};
+
+    let mut d = Diagnostic::new(severity).with_code(code).with_message(message);
+    d = d.with_notes(vec![format!("help: {help}")]);
+    let config = Config::default();
+    if let Some(at) = location {
+        if let Ok(text) = std::fs::read_to_string(at.file()) {
+            let span = at.span();
+            // A zero-width span still gets a caret.
+            let span = if span.is_empty() { span.start..(span.start + 1).min(text.len()) } else { span };
+            let file = SimpleFile::new(at.file().to_string(), text);
+            let labelled = d.clone().with_labels(vec![Label::primary((), span)]);
+            if let Ok(s) = term::emit_into_string(&config, &file, &labelled) {
+                return s;
+            }
+        }
+        let d = d.with_message(format!("{message} ({at})"));
+        let file = SimpleFile::new(String::new(), String::new());
+        return term::emit_into_string(&config, &file, &d).unwrap_or_default();
+    }
+    let file = SimpleFile::new(String::new(), String::new());
+    term::emit_into_string(&config, &file, &d).unwrap_or_default()
+}
+
+/// Strips the `file:line:col: ` prefix a message carries in its one-line form.
+fn bare(message: &str, location: Option<&tollgate::Location>) -> String {
+    match location {
+        Some(at) => message.strip_prefix(&format!("{at}: ")).unwrap_or(message).to_string(),
+        None => message.to_string(),
+    }
+}
+
+pub fn validation(v: &tollgate::Validation) -> String {
+    use codespan_reporting::diagnostic::Severity;
+    let mut out = String::new();
+    for p in &v.errors {
+        let d = diagnostic(Severity::Error, p.code(), &bare(&p.to_string(), p.location()), p.location(), &p.help());
+        out.push_str(d.trim_end());
+        out.push_str("\n\n");
+    }
+    for w in &v.warnings {
+        out.push_str(diagnostic(Severity::Warning, w.code, &w.message, w.location.as_ref(), w.help).trim_end());
+        out.push_str("\n\n");
+    }
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    out.push_str(&format!("{}, {}\n", plural(v.errors.len(), "error"), plural(v.warnings.len(), "warning")));
+    out
+}
+
+pub fn validation_json(v: &tollgate::Validation) -> String {
+    let errors: Vec<tollgate::ErrorInfo> = v.errors.iter().map(tollgate::ErrorInfo::from).collect();
+    let warnings: Vec<tollgate::ErrorInfo> = v.warnings.iter().map(tollgate::ErrorInfo::from).collect();
+    let value = serde_json::json!({ "errors": errors, "warnings": warnings });
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}

@@ -190,3 +190,85 @@ fn bad_policies_folder_exits_2_with_positions() {
     let err = text(&out.stderr);
     assert!(err.contains("b.toml:3:1: role `a` is defined twice (first at "), "{err}");
 }
+
+/// The full diagnostic text of `tollgate validate` for every invalid rate
+/// and policy fixture, and for every lint fixture: snapshots beside them
+/// (`NAME.diagnostic`). `TOLLGATE_BLESS=1` rewrites them.
+#[test]
+fn validate_diagnostics_snapshots() {
+    let fixtures = root().join("tests/fixtures");
+    let bless = std::env::var_os("TOLLGATE_BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (corpus, flag, other) in [
+        ("rates-invalid", "--rates", None),
+        ("policies-invalid", "--policies", Some(("--rates", "tests/fixtures/rates"))),
+        ("lints", "--policies", Some(("--rates", "tests/fixtures/rates"))),
+    ] {
+        let mut entries: Vec<_> =
+            std::fs::read_dir(fixtures.join(corpus)).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries {
+            let is_case = path.extension().is_some_and(|e| e == "toml") || path.is_dir();
+            if !is_case || (corpus == "lints" && path.is_dir()) {
+                continue;
+            }
+            let rel = format!("tests/fixtures/{corpus}/{}", path.file_name().unwrap().to_string_lossy());
+            let mut args = vec!["validate", flag, rel.as_str()];
+            if let Some((f, v)) = other {
+                args.extend([f, v]);
+            }
+            let out = tollgate(&args);
+            let want_code = if corpus == "lints" { 0 } else { 2 };
+            assert_eq!(out.status.code(), Some(want_code), "{rel}: {}", text(&out.stdout));
+            let got = text(&out.stdout);
+            let snapshot = path.with_extension("diagnostic");
+            count += 1;
+            if bless {
+                std::fs::write(&snapshot, &got).unwrap();
+            } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(got.as_str()) {
+                failures.push(format!("{rel}:\n{got}"));
+            }
+        }
+    }
+    assert!(count >= 60, "only {count} snapshots");
+    assert!(failures.is_empty(), "{} diagnostics differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn validate_json_and_deny_warnings() {
+    let out = tollgate(&["validate", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["errors"].as_array().unwrap().len(), v["warnings"].as_array().unwrap().len()), (0, 0));
+
+    let args =
+        ["validate", "--rates", "tests/fixtures/rates", "--policies", "tests/fixtures/lints/duplicate-rule.toml"];
+    assert_eq!(tollgate(&args).status.code(), Some(0), "warnings alone pass");
+    let mut strict = args.to_vec();
+    strict.extend(["--deny-warnings", "--json"]);
+    let out = tollgate(&strict);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &v["warnings"][0];
+    assert_eq!(
+        (w["code"].as_str(), w["line"].as_u64(), w["column"].as_u64()),
+        (Some("duplicate_rule"), Some(25), Some(6))
+    );
+}
+
+#[test]
+fn test_command_passes_on_the_shipped_suite_and_reports_failures() {
+    let out = tollgate(&["test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).ends_with(" passed, 0 failed\n"));
+
+    let out = tollgate(&["test", "tests/fixtures/policy-tests/failing.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = text(&out.stdout);
+    assert!(s.contains("FAIL tests/fixtures/policy-tests/failing.toml:9:1 wrong: admins cannot top up: expected allow, got deny by []"), "{s}");
+    assert!(s.contains("expected allow by [some-other-rule], got allow by [owner-billing-mutations]"), "{s}");
+    assert!(s.contains("got error: unknown role `intern`"), "{s}");
+    assert_eq!(s.lines().filter(|l| l.starts_with("FAIL ")).count(), 6);
+    assert!(s.ends_with("1 passed, 6 failed\n"), "{s}");
+}

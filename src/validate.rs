@@ -1,0 +1,282 @@
+//! Validation for policy authors: every load error, and lints — warnings
+//! about rules and plans that load but cannot mean what they say.
+
+use crate::engine::{Engine, Sources};
+use crate::error::LoadProblem;
+use crate::policy::{Effect, Limit, PolicySet};
+use crate::rates::RateCard;
+use crate::source::Location;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A warning about sources that load but do not do what they seem to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Lint {
+    /// Stable code, such as `shadowed_allow`.
+    pub code: &'static str,
+    /// One line.
+    pub message: String,
+    /// Where, when it sits in a file.
+    pub location: Option<Location>,
+    /// What to do about it.
+    pub help: &'static str,
+}
+
+impl fmt::Display for Lint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.location {
+            write!(f, "{at}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The outcome of validating sources: errors (the engine does not load)
+/// and warnings (it loads; see the lints). Both in file order, the same
+/// text on every run.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Validation {
+    /// Load errors; when there are any, no lint runs.
+    pub errors: Vec<LoadProblem>,
+    /// Lints of sources that load.
+    pub warnings: Vec<Lint>,
+}
+
+impl Validation {
+    /// No errors and no warnings.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty() && self.warnings.is_empty()
+    }
+}
+
+/// Loads the sources and lints them.
+pub fn validate(sources: Sources) -> Validation {
+    match Engine::from_sources(sources) {
+        Err(e) => Validation { errors: e.problems().to_vec(), warnings: Vec::new() },
+        Ok(engine) => {
+            let mut warnings = lint(engine.rates(), engine.policies());
+            warnings.sort_by(|a, b| {
+                let key = |l: &Lint| l.location.as_ref().map(|x| (x.file().to_string(), x.span().start));
+                key(a).cmp(&key(b))
+            });
+            Validation { errors: Vec::new(), warnings }
+        }
+    }
+}
+
+fn warn(out: &mut Vec<Lint>, code: &'static str, message: String, location: Option<&Location>, help: &'static str) {
+    out.push(Lint { code, message, location: location.cloned(), help });
+}
+
+fn lint(rates: &RateCard, policies: &PolicySet) -> Vec<Lint> {
+    let mut out = Vec::new();
+    rules(policies, &mut out);
+    plans(rates, policies, &mut out);
+    tiers(rates, &mut out);
+    out
+}
+
+fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
+    let n_actions = p.actions.len();
+    let cells = |rule: usize| {
+        p.index
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| c.contains(&rule))
+            .map(move |(i, _)| (i / n_actions.max(1), i % n_actions.max(1)))
+    };
+    // Duplicates: same effect, roles, actions and conditions as an earlier rule.
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for rule in &p.rules {
+        let mut roles: Vec<usize> = rule.roles.clone().unwrap_or_default();
+        roles.sort_unstable();
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            rule.effect,
+            rule.roles.is_some().then_some(roles),
+            rule.action_ids,
+            rule.conditions
+        );
+        match seen.get(&key) {
+            Some(first) => warn(
+                out,
+                "duplicate_rule",
+                format!("rule `{}` repeats rule `{first}`", rule.id),
+                Some(&rule.location),
+                "remove one of the two; a duplicate never changes a decision",
+            ),
+            None => {
+                seen.insert(key, &rule.id);
+            }
+        }
+    }
+    // An allow rule every cell of which an unconditional deny also covers.
+    for (ri, rule) in p.rules.iter().enumerate() {
+        if rule.effect != Effect::Allow {
+            continue;
+        }
+        let mut any = false;
+        let shadowed = cells(ri).all(|(r, a)| {
+            any = true;
+            p.index.get(r * n_actions + a).is_some_and(|c| {
+                c.iter().filter_map(|&i| p.rules.get(i)).any(|d| d.effect == Effect::Deny && d.conditions.is_empty())
+            })
+        });
+        if any && shadowed {
+            warn(
+                out,
+                "shadowed_allow",
+                format!(
+                    "allow rule `{}` can never allow: an unconditional deny covers every role and action it names",
+                    rule.id
+                ),
+                Some(&rule.location),
+                "narrow the deny rule, give it a `when`, or remove this allow",
+            );
+        }
+    }
+    // Actions no role may ever do, and roles no rule applies to.
+    for (ai, action) in p.actions.iter().enumerate() {
+        let allowed = (0..p.roles.len()).any(|r| {
+            p.index
+                .get(r * n_actions + ai)
+                .is_some_and(|c| c.iter().any(|&i| p.rules.get(i).is_some_and(|x| x.effect == Effect::Allow)))
+        });
+        if !allowed {
+            warn(
+                out,
+                "action_never_allowed",
+                format!("no rule allows action `{}` for any role", action.name),
+                Some(&action.location),
+                "add an allow rule for the roles that should do it, or drop the action",
+            );
+        }
+    }
+    for (ri, role) in p.roles.iter().enumerate() {
+        let row = p.index.get(ri * n_actions..(ri + 1) * n_actions).unwrap_or(&[]);
+        if row.iter().all(Vec::is_empty) {
+            warn(
+                out,
+                "role_without_rules",
+                format!("no rule applies to role `{}`: it may do nothing", role.name),
+                Some(&role.location),
+                "name the role in a rule, or let it inherit a role that has rules",
+            );
+        }
+    }
+}
+
+fn plans(rates: &RateCard, p: &PolicySet, out: &mut Vec<Lint>) {
+    let mut cycles: BTreeSet<Vec<&str>> = BTreeSet::new();
+    for plan in p.plans.values() {
+        for (tool, rules) in &plan.tools {
+            if !rates.tools.contains_key(tool) {
+                let known: Vec<&str> = rates.tools.keys().map(|k| &**k).collect();
+                warn(
+                    out,
+                    "plan_tool_not_in_rates",
+                    format!(
+                        "plan `{}` sets rules for tool `{tool}`, which the rates do not price (priced: {})",
+                        plan.name,
+                        known.join(", ")
+                    ),
+                    Some(&rules.location),
+                    "fix the tool name, or add the tool to the rate tables",
+                );
+            }
+        }
+        if let Some(t) = &plan.top_up {
+            for (what, v) in [("min", t.min), ("max", t.max)] {
+                if v % t.increment != 0 {
+                    warn(
+                        out,
+                        "top_up_not_multiple",
+                        format!(
+                            "top-up {what} {v} of plan `{}` is not a multiple of its increment {}",
+                            plan.name, t.increment
+                        ),
+                        Some(&t.location),
+                        "top-ups are sold in whole blocks; use multiples of the increment",
+                    );
+                }
+            }
+        }
+        if let Some(up) = plan.upgrade_to.as_deref().and_then(|u| p.plans.get(u)) {
+            let lower: Vec<String> = plan
+                .limits
+                .iter()
+                .filter(|(name, mine)| match (mine, up.limits.get(*name)) {
+                    (Limit::Unlimited, Some(Limit::Count(_))) => true,
+                    (Limit::Count(a), Some(Limit::Count(b))) => b < a,
+                    _ => false,
+                })
+                .map(|(name, _)| name.to_string())
+                .collect();
+            if !lower.is_empty() {
+                warn(
+                    out,
+                    "upgrade_lowers_limits",
+                    format!(
+                        "plan `{}` upgrades to `{}`, which allows less of: {}",
+                        plan.name,
+                        up.name,
+                        lower.join(", ")
+                    ),
+                    Some(&plan.location),
+                    "an upgrade should allow at least as much of every limit",
+                );
+            }
+        }
+        // Following `upgrade_to` from this plan must not come back to it.
+        let mut path = vec![&*plan.name];
+        let mut at = plan.upgrade_to.as_deref();
+        let mut visited = BTreeSet::new();
+        while let Some(next) = at {
+            if !visited.insert(next) {
+                break;
+            }
+            path.push(next);
+            if next == &*plan.name {
+                let mut members = path.clone();
+                members.sort_unstable();
+                members.dedup();
+                if !cycles.insert(members) {
+                    break; // reported from another plan of the same circle
+                }
+                warn(
+                    out,
+                    "upgrade_cycle",
+                    format!("upgrades go round in a circle: {}", path.join(" -> ")),
+                    Some(&plan.location),
+                    "the top plan has no `upgrade_to`",
+                );
+                break;
+            }
+            at = p.plans.get(next).and_then(|x| x.upgrade_to.as_deref());
+        }
+    }
+}
+
+fn tiers(rates: &RateCard, out: &mut Vec<Lint>) {
+    for model in rates.text.values() {
+        let mut below = model.base;
+        for ((above, rates), at) in model.tiers.iter().zip(&model.tier_locations) {
+            if *rates == below {
+                warn(
+                    out,
+                    "tier_changes_nothing",
+                    format!(
+                        "the tier of `{}` above {} tokens has the same rates as below it",
+                        model.name,
+                        above.normalize()
+                    ),
+                    Some(at),
+                    "a tier that changes no rate can never change a price; remove it",
+                );
+            }
+            below = *rates;
+        }
+    }
+}
