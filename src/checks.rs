@@ -454,6 +454,15 @@ impl PolicySet {
     }
 }
 
+/// The `tools.run` decision a quote makes, with every rule's trace.
+pub(crate) fn explain_quote<'e>(
+    policies: &'e PolicySet,
+    req: &QuoteRequest,
+) -> Result<crate::policy::Explanation<'e>, QuoteError> {
+    let ctx = derived_context(policies, &req.org, req.context.as_ref());
+    Ok(policies.explain(&req.role, "tools.run", &ctx)?)
+}
+
 /// SPEC §4.5: estimate, authorization of `tools.run`, tool enablement,
 /// frequency caps, ceiling, affordability; every reason at once.
 pub(crate) fn quote<'e>(

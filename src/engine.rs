@@ -5,7 +5,7 @@ use crate::error::{
     AuthorizeError, EstimateError, LimitError, LoadError, LoadProblem, LoadProblemKind, QuoteError, TopUpError,
 };
 use crate::estimate::Estimate;
-use crate::policy::{Decision, PolicySet, PolicySheet};
+use crate::policy::{Decision, Explanation, PolicySet, PolicySheet};
 use crate::rates::{RateCard, RateSheet};
 use crate::request::{Context, Org, QuoteRequest};
 use crate::run::Run;
@@ -166,6 +166,12 @@ impl Engine {
         self.policies.authorize(role, action, context)
     }
 
+    /// The decision of [`Engine::authorize`] with the trace of every rule:
+    /// which matched the role and the action, and each condition's outcome.
+    pub fn explain(&self, role: &str, action: &str, context: &Context) -> Result<Explanation<'_>, AuthorizeError> {
+        self.policies.explain(role, action, context)
+    }
+
     /// Does the organization's plan allow `adding` more of `limit` (SPEC §4.2)?
     pub fn check_limit(&self, org: &Org, limit: &str, adding: Decimal) -> Result<LimitCheck<'_>, LimitError> {
         self.policies.check_limit(org, limit, adding)
@@ -180,6 +186,12 @@ impl Engine {
     /// affordability, with every reason for a denial (SPEC §4.5).
     pub fn quote(&self, request: &QuoteRequest) -> Result<Quote<'_>, QuoteError> {
         crate::checks::quote(&self.rates, &self.policies, request)
+    }
+
+    /// Why a quote's `tools.run` authorization came out as it did: the
+    /// trace of every rule, under the context the quote derives.
+    pub fn explain_quote(&self, request: &QuoteRequest) -> Result<Explanation<'_>, QuoteError> {
+        crate::checks::explain_quote(&self.policies, request)
     }
 
     /// What `role` may see and do on the organization's billing page (SPEC §4.6).

@@ -31,7 +31,10 @@ pub use error::{
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
 pub use money::Rounding;
-pub use policy::{ActionInfo, Decision, Effect, PlanInfo, PolicySheet, Reason, RoleInfo, RuleInfo};
+pub use policy::{
+    ActionInfo, ConditionTrace, Decision, Effect, Explanation, PlanInfo, PolicySheet, Reason, RoleInfo, RuleInfo,
+    RuleTrace,
+};
 pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 pub use request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls};
 pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};

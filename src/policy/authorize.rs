@@ -82,7 +82,7 @@ impl Serialize for Decision<'_> {
 
 /// A condition's outcome: holds, fails, or cannot be told (attribute
 /// missing or of the wrong type).
-fn eval(c: &Condition, ctx: &Context) -> Option<bool> {
+pub(crate) fn eval(c: &Condition, ctx: &Context) -> Option<bool> {
     let v = ctx.get(&c.attr);
     if let Op::Exists(want) = c.op {
         return Some(v.is_some() == want);

@@ -4,11 +4,13 @@
 
 mod authorize;
 mod doc;
+mod explain;
 mod sheet;
 
 pub use authorize::{Decision, Reason};
 pub(crate) use doc::AttrType;
 pub use doc::Effect;
+pub use explain::{ConditionTrace, Explanation, RuleTrace};
 pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
 
 use crate::error::{LoadError, LoadProblemKind};
@@ -170,7 +172,7 @@ pub(crate) struct TopUp {
 }
 
 /// Whether an action pattern (`billing.top_up` or `billing.*`) covers an action.
-fn pattern_matches(pattern: &str, action: &str) -> bool {
+pub(crate) fn pattern_matches(pattern: &str, action: &str) -> bool {
     match pattern.strip_suffix(".*") {
         Some(prefix) => action.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('.')),
         None => pattern == action,
@@ -712,7 +714,7 @@ fn visit(set: &PolicySet, node: usize, state: &mut [u8], path: &mut Vec<usize>, 
 }
 
 /// For every role, the roles it inherits from (transitively), itself included.
-fn ancestors(set: &PolicySet) -> Vec<BTreeSet<usize>> {
+pub(crate) fn ancestors(set: &PolicySet) -> Vec<BTreeSet<usize>> {
     let mut out = Vec::with_capacity(set.roles.len());
     for start in 0..set.roles.len() {
         let mut seen = BTreeSet::new();

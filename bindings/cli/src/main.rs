@@ -45,6 +45,9 @@ enum Command {
         /// A context attribute, `name=value`, typed as the policies declare it.
         #[arg(long = "ctx", value_name = "NAME=VALUE")]
         ctx: Vec<String>,
+        /// Show every rule and why it applied or not.
+        #[arg(long)]
+        explain: bool,
     },
     /// Does the plan allow more of a limit? Exit 0 allowed, 1 denied.
     Check {
@@ -62,6 +65,9 @@ enum Command {
     Quote {
         /// The request file (TOML or JSON; `-` reads stdin).
         request: PathBuf,
+        /// Also show every rule and why it applied or not to `tools.run`.
+        #[arg(long)]
+        explain: bool,
     },
     /// The top-up that sells at least N credits, in whole blocks.
     TopUp {
@@ -182,8 +188,13 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let estimate = engine.estimate(&run.map_err(fail)?).map_err(fail)?;
             Ok(Answer::ok(if json { to_json(&estimate)? } else { render::estimate(&estimate) }))
         }
-        Command::Authorize { role, action, ctx } => {
+        Command::Authorize { role, action, ctx, explain } => {
             let context = context(&engine, ctx)?;
+            if *explain {
+                let x = engine.explain(role, action, &context).map_err(fail)?;
+                let out = if json { to_json(&x)? } else { render::decision(&x.decision) + &render::explanation(&x) };
+                return Ok(Answer::verdict(out, x.decision.allowed()));
+            }
             let d = engine.authorize(role, action, &context).map_err(fail)?;
             let out = if json { to_json(&d)? } else { render::decision(&d) };
             Ok(Answer::verdict(out, d.allowed()))
@@ -195,7 +206,7 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let out = if json { to_json(&c)? } else { render::limit(&c, &org) };
             Ok(Answer::verdict(out, c.allowed))
         }
-        Command::Quote { request } => {
+        Command::Quote { request, explain } => {
             let (name, text) = read_text(request)?;
             let req = if is_json(&name, &text) {
                 QuoteRequest::from_json(&name, &text)
@@ -204,8 +215,23 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             }
             .map_err(fail)?;
             let q = engine.quote(&req).map_err(fail)?;
+            let allowed = q.verdict == Verdict::Allowed;
+            if *explain {
+                let x = engine.explain_quote(&req).map_err(fail)?;
+                let out = if json {
+                    to_json(&serde_json::json!({ "quote": q, "explanation": x }))?
+                } else {
+                    format!(
+                        "{}\ntools.run: {}{}",
+                        render::quote(&q),
+                        render::decision(&x.decision),
+                        render::explanation(&x)
+                    )
+                };
+                return Ok(Answer::verdict(out, allowed));
+            }
             let out = if json { to_json(&q)? } else { render::quote(&q) };
-            Ok(Answer::verdict(out, q.verdict == Verdict::Allowed))
+            Ok(Answer::verdict(out, allowed))
         }
         Command::TopUp { org, credits } => {
             let org = read_org(org)?;

@@ -272,3 +272,19 @@ pub fn validation_json(v: &tollgate::Validation) -> String {
     let value = serde_json::json!({ "errors": errors, "warnings": warnings });
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
+
+/// Every rule, one line each: applies or not, effect, id, and why; then
+/// each condition that was evaluated.
+pub fn explanation(x: &tollgate::Explanation) -> String {
+    let mut out = String::new();
+    for r in &x.rules {
+        let effect =
+            serde_json::to_value(r.effect).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let mark = if r.applies { "applies" } else { "skipped" };
+        out.push_str(&format!("  {mark:<8}{effect:<6}{:<32} {}\n", r.id, r.why));
+        for c in &r.conditions {
+            out.push_str(&format!("          {} {} -> {}\n", c.attr, c.test, c.outcome));
+        }
+    }
+    out
+}

@@ -272,3 +272,31 @@ fn test_command_passes_on_the_shipped_suite_and_reports_failures() {
     assert_eq!(s.lines().filter(|l| l.starts_with("FAIL ")).count(), 6);
     assert!(s.ends_with("1 passed, 6 failed\n"), "{s}");
 }
+
+#[test]
+fn authorize_and_quote_explain_every_rule() {
+    let out = tollgate(&["authorize", "--role", "owner", "--action", "billing.top_up", "--explain"]);
+    assert_eq!(out.status.code(), Some(1));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains(
+            "applies deny  no-top-ups-while-suspended       `org.status` is missing: a deny fails closed and applies"
+        ),
+        "{s}"
+    );
+    assert!(s.contains("org.status eq \"suspended\" -> missing"), "{s}");
+    assert_eq!(s.lines().filter(|l| l.starts_with("  applies") || l.starts_with("  skipped")).count(), 7);
+
+    let out = tollgate(&["quote", "examples/quotes/editor-storyboard.toml", "--explain", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quote"]["verdict"], "allowed");
+    let applied: Vec<&str> = v["explanation"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["applies"] == true)
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(applied, ["editors-run-tools"]);
+}
