@@ -82,6 +82,12 @@ fn benches(c: &mut Criterion) {
     };
     c.bench_function("quote/three_item_run", |b| b.iter(|| shipped.quote(black_box(&req))));
 
+    c.bench_function("validate/shipped", |b| b.iter(|| tollgate::validate(black_box(Sources::embedded()))));
+    let big = policy_of(1000);
+    c.bench_function("validate/1000_rules", |b| {
+        b.iter(|| tollgate::validate(Sources::new().rates("r.toml", RATES).policies("p.toml", black_box(&big))))
+    });
+
     let text = policy_of(1000);
     c.bench_function("load/policies_1000_rules", |b| {
         b.iter(|| Engine::from_sources(Sources::new().rates("r.toml", RATES).policies("p.toml", black_box(&text))))

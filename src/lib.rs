@@ -14,6 +14,8 @@ mod policy;
 mod rates;
 mod request;
 mod run;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod shared;
 mod source;
 pub mod testing;

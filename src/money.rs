@@ -160,6 +160,7 @@ pub(crate) fn serialize_decimal<S: Serializer>(d: &Decimal, s: S) -> Result<S::O
 }
 
 /// How a total becomes a charged amount (`[card] rounding`).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rounding {
@@ -294,5 +295,22 @@ pub(crate) mod decimal_map {
 
     pub(crate) fn serialize<S: Serializer>(m: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(m.iter().map(|(k, v)| (k, super::normalized(*v).to_string())))
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Number {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Decimal".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An exact decimal: a string such as \"0.25\" (preferred), an integer, or a float that round-trips exactly",
+            "anyOf": [
+                { "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" },
+                { "type": "number" }
+            ]
+        })
     }
 }

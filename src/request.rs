@@ -13,6 +13,7 @@ use std::fmt;
 
 /// An organization's current state, as the host knows it. The engine
 /// stores nothing; every check reads what is passed here.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Org {
@@ -22,6 +23,7 @@ pub struct Org {
     pub plan: String,
     /// Credit balance of the organization.
     #[serde(with = "money::decimal")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub balance: Decimal,
     /// `active`, `suspended`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +37,7 @@ pub struct Org {
     /// Current counts: limit names (`seats`) and tool runs per cap window
     /// (`tools.video-gen.runs_today`).
     #[serde(default, with = "money::decimal_map", skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, crate::money::Number>"))]
     pub usage: BTreeMap<String, Decimal>,
 }
 
@@ -51,6 +54,7 @@ impl Org {
 }
 
 /// An earmarked allocation of credits.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Pool {
@@ -58,9 +62,11 @@ pub struct Pool {
     pub id: String,
     /// Credits earmarked.
     #[serde(with = "money::decimal")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub allocated: Decimal,
     /// Credits already spent from it.
     #[serde(with = "money::decimal")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub spent: Decimal,
     /// Runs of these tools draw on this pool.
     #[serde(default)]
@@ -68,14 +74,17 @@ pub struct Pool {
 }
 
 /// The organization's monthly spend cap.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SpendControls {
     /// Credits that may be spent in a month.
     #[serde(with = "money::decimal", alias = "monthly_cap")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub monthly_cap: Decimal,
     /// Credits spent so far this month.
     #[serde(with = "money::decimal", alias = "spent_this_month")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub spent_this_month: Decimal,
 }
 
@@ -217,6 +226,7 @@ impl Context {
 
 /// The pre-checkout request (SPEC §4.5): who, for which organization, runs
 /// what.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct QuoteRequest {
@@ -259,5 +269,20 @@ impl QuoteRequest {
     /// Reads a quote request from JSON.
     pub fn from_json(name: &str, text: &str) -> Result<QuoteRequest, InputError> {
         crate::run::from_json(name, text)
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Context {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Context".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Context attributes, as the policies declare them",
+            "type": "object",
+            "additionalProperties": { "type": ["string", "number", "boolean"] }
+        })
     }
 }

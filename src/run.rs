@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 /// A run: an optional tool (adds its per-run credits) and the items it
 /// consumes.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Run {
@@ -21,6 +22,7 @@ pub struct Run {
     pub tool: Option<String>,
     /// The model usage of the run, in order.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<ItemDoc>"))]
     pub items: Vec<Item>,
 }
 
@@ -86,6 +88,7 @@ pub enum Item {
     Video(VideoItem),
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum ItemKind {
@@ -95,6 +98,7 @@ enum ItemKind {
 }
 
 /// Every field any item kind has; `TryFrom` checks they fit the kind.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ItemDoc {
@@ -343,5 +347,31 @@ impl<'de> Visitor<'de> for QuantityVisitor {
             None => Err(de::Error::missing_field(name)),
         };
         Ok(Quantity::Range { min: exact(min, "min")?, max: exact(max, "max")? })
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount known exactly (a number or a decimal string) or a range { min, max }",
+            "anyOf": [
+                { "type": "number" },
+                { "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$" },
+                {
+                    "type": "object",
+                    "properties": {
+                        "min": { "type": ["number", "string"] },
+                        "max": { "type": ["number", "string"] }
+                    },
+                    "required": ["min", "max"],
+                    "additionalProperties": false
+                }
+            ]
+        })
     }
 }

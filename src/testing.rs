@@ -40,19 +40,25 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TestFile {
+pub(crate) struct TestFile {
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<AuthorizeCase>"))]
     authorize: Vec<Spanned<AuthorizeCase>>,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<LimitCase>"))]
     check_limit: Vec<Spanned<LimitCase>>,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<EstimateCase>"))]
     estimate: Vec<Spanned<EstimateCase>>,
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<QuoteCase>"))]
     quote: Vec<Spanned<QuoteCase>>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AuthorizeCase {
@@ -65,6 +71,7 @@ struct AuthorizeCase {
     rules: Option<Vec<String>>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "lowercase")]
 enum AllowDeny {
@@ -72,6 +79,7 @@ enum AllowDeny {
     Deny,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitCase {
@@ -79,6 +87,7 @@ struct LimitCase {
     org: Org,
     limit: String,
     #[serde(default = "one", with = "crate::money::decimal")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     adding: Decimal,
     expect: AllowDeny,
 }
@@ -87,6 +96,7 @@ fn one() -> Decimal {
     Decimal::ONE
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EstimateCase {
@@ -96,15 +106,19 @@ struct EstimateCase {
     charged: Option<Range>,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Range {
     #[serde(with = "crate::money::decimal")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     low: Decimal,
     #[serde(with = "crate::money::decimal")]
+    #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     high: Decimal,
 }
 
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct QuoteCase {

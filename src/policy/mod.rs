@@ -10,6 +10,8 @@ mod sheet;
 pub use authorize::{Decision, Reason};
 pub(crate) use doc::AttrType;
 pub use doc::Effect;
+#[cfg(feature = "schema")]
+pub(crate) use doc::PolicyDoc as PolicyDocSchema;
 pub use explain::{ConditionTrace, Explanation, RuleTrace};
 pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
 

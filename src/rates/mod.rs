@@ -4,6 +4,8 @@
 mod doc;
 mod sheet;
 
+#[cfg(feature = "schema")]
+pub(crate) use doc::RatesDoc as RatesDocSchema;
 pub use sheet::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 
 use crate::error::{LoadError, LoadProblemKind};

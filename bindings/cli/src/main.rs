@@ -92,6 +92,11 @@ enum Command {
         /// Test files or folders.
         paths: Vec<PathBuf>,
     },
+    /// Print the JSON Schema of a file format: rates, policies, run, quote, tests.
+    Schema {
+        /// The format.
+        kind: String,
+    },
     /// Show the rate tables as reference tables.
     Rates {
         /// Only this kind of rates.
@@ -167,6 +172,12 @@ fn sources(cli: &Cli) -> Result<Sources, Failure> {
 }
 
 fn run(cli: &Cli) -> Result<Answer, Failure> {
+    if let Command::Schema { kind } = &cli.command {
+        let names: Vec<&str> = tollgate::schema::SchemaKind::ALL.iter().map(|k| k.name()).collect();
+        let kind = tollgate::schema::SchemaKind::from_name(kind)
+            .ok_or_else(|| fail(format!("unknown schema `{kind}` (known: {})", names.join(", "))))?;
+        return Ok(Answer::ok(to_json(&tollgate::schema::schema(kind))?));
+    }
     if let Command::Validate { deny_warnings } = &cli.command {
         let v = tollgate::validate(sources(cli)?);
         let out = if cli.json { render::validation_json(&v) } else { render::validation(&v) };
@@ -239,7 +250,7 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let t = engine.quote_top_up(&org, credits).map_err(fail)?;
             Ok(Answer::ok(if json { to_json(&t)? } else { render::top_up(&t) }))
         }
-        Command::Validate { .. } => Err(fail("validate is answered before loading")),
+        Command::Validate { .. } | Command::Schema { .. } => Err(fail("answered before loading")),
         Command::Test { paths } => {
             let paths = if paths.is_empty() { vec![PathBuf::from("policies/tests")] } else { paths.clone() };
             let mut out = String::new();

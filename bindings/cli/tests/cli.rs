@@ -300,3 +300,16 @@ fn authorize_and_quote_explain_every_rule() {
         .collect();
     assert_eq!(applied, ["editors-run-tools"]);
 }
+
+#[test]
+fn schema_prints_each_format_and_refuses_unknown_ones() {
+    for kind in ["rates", "policies", "run", "quote", "tests"] {
+        let out = tollgate(&["schema", kind]);
+        assert_eq!(out.status.code(), Some(0));
+        let committed = std::fs::read_to_string(root().join(format!("schemas/{kind}.schema.json"))).unwrap();
+        assert_eq!(text(&out.stdout), committed, "{kind}");
+    }
+    let out = tollgate(&["schema", "plans"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown schema `plans` (known: rates, policies, run, quote, tests)"));
+}
