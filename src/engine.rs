@@ -222,30 +222,23 @@ impl Engine {
 mod tests {
     use super::*;
 
-    #[test]
-    fn embedded_list_matches_the_rates_folder() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rates");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+    /// The `*.toml` files of a folder of the repository, sorted.
+    fn toml_files(folder: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".toml"))
             .collect();
-        on_disk.sort();
-        let embedded: Vec<&str> = EMBEDDED_RATES.iter().map(|(n, _)| *n).collect();
-        assert_eq!(on_disk, embedded);
+        names.sort();
+        names
     }
 
     #[test]
-    fn embedded_list_matches_the_policies_folder() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".toml"))
-            .collect();
-        on_disk.sort();
-        let embedded: Vec<&str> = EMBEDDED_POLICIES.iter().map(|(n, _)| *n).collect();
-        assert_eq!(on_disk, embedded);
+    fn embedded_lists_match_the_shipped_folders() {
+        let names = |list: &[(&str, &str)]| list.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(toml_files("rates"), names(EMBEDDED_RATES));
+        assert_eq!(toml_files("policies"), names(EMBEDDED_POLICIES));
     }
 
     #[test]

@@ -99,10 +99,12 @@ fn estimate_corpus() {
     check_all(cases);
 }
 
-#[test]
-fn invalid_rates_corpus() {
+/// Each case of an invalid corpus (a `.toml` file, or a folder of them) as
+/// named sources added by `add` to `base`; the full error text of the load,
+/// which must fail, is compared with `NAME.expected`.
+fn invalid_corpus(corpus: &str, base: impl Fn() -> Sources, add: fn(Sources, &str, &str) -> Sources, at_least: usize) {
     let mut cases = Vec::new();
-    for path in sorted_entries(&dir("rates-invalid")) {
+    for path in sorted_entries(&dir(corpus)) {
         let files = if path.is_dir() {
             sorted_entries(&path).into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")).collect()
         } else if path.extension().is_some_and(|e| e == "toml") {
@@ -110,10 +112,10 @@ fn invalid_rates_corpus() {
         } else {
             continue;
         };
-        let mut sources = Sources::new();
+        let mut sources = base();
         for f in &files {
             let name = if path.is_dir() { format!("{}/{}", file_name(&path), file_name(f)) } else { file_name(f) };
-            sources = sources.rates(&name, &fs::read_to_string(f).unwrap());
+            sources = add(sources, &name, &fs::read_to_string(f).unwrap());
         }
         let got = match Engine::from_sources(sources) {
             Ok(_) => panic!("{} loaded but must fail", path.display()),
@@ -121,8 +123,13 @@ fn invalid_rates_corpus() {
         };
         cases.push((path.with_extension("expected"), got));
     }
-    assert!(cases.len() >= 20, "corpus too small: {}", cases.len());
+    assert!(cases.len() >= at_least, "{corpus}: corpus too small: {}", cases.len());
     check_all(cases);
+}
+
+#[test]
+fn invalid_rates_corpus() {
+    invalid_corpus("rates-invalid", Sources::new, |s, name, text| s.rates(name, text), 20);
 }
 
 /// One check case: exactly one of the tables is present.
@@ -217,28 +224,12 @@ fn checks_corpus() {
 #[test]
 fn invalid_policies_corpus() {
     let rates = fs::read_to_string(dir("rates").join("rates.toml")).unwrap();
-    let mut cases = Vec::new();
-    for path in sorted_entries(&dir("policies-invalid")) {
-        let files = if path.is_dir() {
-            sorted_entries(&path).into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")).collect()
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            vec![path.clone()]
-        } else {
-            continue;
-        };
-        let mut sources = Sources::new().rates("rates.toml", &rates);
-        for f in &files {
-            let name = if path.is_dir() { format!("{}/{}", file_name(&path), file_name(f)) } else { file_name(f) };
-            sources = sources.policies(&name, &fs::read_to_string(f).unwrap());
-        }
-        let got = match Engine::from_sources(sources) {
-            Ok(_) => panic!("{} loaded but must fail", path.display()),
-            Err(e) => format!("{e:#}\n"),
-        };
-        cases.push((path.with_extension("expected"), got));
-    }
-    assert!(cases.len() >= 15, "corpus too small: {}", cases.len());
-    check_all(cases);
+    invalid_corpus(
+        "policies-invalid",
+        || Sources::new().rates("rates.toml", &rates),
+        |s, name, text| s.policies(name, text),
+        15,
+    );
 }
 
 #[test]
