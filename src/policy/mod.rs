@@ -250,6 +250,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     sort_by_name(&mut set.actions, &mut set.action_ids, |a| &a.name);
 
     // Pass 2: inheritance, rules, plans.
+    let mut rule_ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems: &mut problems };
@@ -269,14 +270,18 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
         }
         for rule in &doc.rules {
             if let Some(r) = compile_rule(&mut cx, &set, rule) {
-                let key = r.id.to_string();
-                if let Some(first) = seen.get(&("rule", key.clone())) {
-                    let first = first.clone();
-                    let kind = LoadProblemKind::Duplicate { what: "rule", name: key, first };
-                    cx.report(kind, rule.get_ref().id.span());
+                // Rule ids are checked apart from other names, keyed by the
+                // documents' own strings: no copy per rule.
+                let id = rule.get_ref().id.get_ref().as_str();
+                if let Some(&first) = rule_ids.get(id) {
+                    let first = set.rules.get(first).map(|x: &Rule| x.location.clone());
+                    if let Some(first) = first {
+                        let kind = LoadProblemKind::Duplicate { what: "rule", name: id.to_string(), first };
+                        cx.report(kind, rule.get_ref().id.span());
+                    }
                     continue;
                 }
-                seen.insert(("rule", key), r.location.clone());
+                rule_ids.insert(id, set.rules.len());
                 set.rules.push(r);
             }
         }
@@ -592,7 +597,6 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
         None => None,
         Some(t) => {
             let t = t.get_ref();
-            let t = &t;
             let increment = count(cx, &t.increment, "increment");
             if *t.increment.get_ref() == 0 {
                 let kind = LoadProblemKind::NotPositive { field: "increment".into(), value: Decimal::ZERO };
