@@ -382,18 +382,8 @@ impl PolicySet {
             .plan_of(org)
             .ok_or_else(|| QuoteError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
         let ctx = derived_context(self, org, None);
-        let role_name = self.resolve(role, "billing.view", &ctx).map(|(r, _)| r).or_else(|e| {
-            // `billing.view` may be absent from custom vocabularies: only the role must exist.
-            match e {
-                crate::error::AuthorizeError::UnknownAction { .. } => self.role_ids.get(role).copied().ok_or(
-                    QuoteError::Authorize(crate::error::AuthorizeError::UnknownRole {
-                        role: role.to_string(),
-                        known: self.role_ids.keys().map(|k| k.to_string()).collect(),
-                    }),
-                ),
-                other => Err(QuoteError::Authorize(other)),
-            }
-        })?;
+        // The derived context holds declared attributes only; the role must exist.
+        let role_name = self.role_id(role)?;
         let mut can = BTreeMap::new();
         for (ai, action) in self.actions.iter().enumerate() {
             if action.name.starts_with("billing.") {

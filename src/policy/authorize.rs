@@ -121,12 +121,17 @@ pub(crate) fn eval(c: &Condition, ctx: &Context) -> Option<bool> {
 }
 
 impl PolicySet {
-    /// Checks the names of a request: role, action, context attributes.
-    pub(crate) fn resolve(&self, role: &str, action: &str, ctx: &Context) -> Result<(usize, usize), AuthorizeError> {
-        let r = *self.role_ids.get(role).ok_or_else(|| AuthorizeError::UnknownRole {
+    /// The id of a role, or an error listing the roles.
+    pub(crate) fn role_id(&self, role: &str) -> Result<usize, AuthorizeError> {
+        self.role_ids.get(role).copied().ok_or_else(|| AuthorizeError::UnknownRole {
             role: role.to_string(),
             known: self.role_ids.keys().map(|k| k.to_string()).collect(),
-        })?;
+        })
+    }
+
+    /// Checks the names of a request: role, action, context attributes.
+    pub(crate) fn resolve(&self, role: &str, action: &str, ctx: &Context) -> Result<(usize, usize), AuthorizeError> {
+        let r = self.role_id(role)?;
         let a = *self.action_ids.get(action).ok_or_else(|| AuthorizeError::UnknownAction {
             action: action.to_string(),
             known: self.action_ids.keys().map(|k| k.to_string()).collect(),
