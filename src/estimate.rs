@@ -272,14 +272,7 @@ impl RateCard {
     }
 
     fn text_lines<'a>(&'a self, item: usize, t: &TextItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
-        let model = self.text.get(t.model.as_str()).ok_or_else(|| {
-            Fail::new(EstimateError::UnknownModel {
-                item,
-                kind: "text",
-                model: t.model.clone(),
-                known: known(&self.text),
-            })
-        })?;
+        let model = lookup(&self.text, item, "text", &t.model)?;
         let parts = [
             (Component::Input, "input_tokens", &t.input_tokens),
             (Component::CachedInput, "cached_input_tokens", &t.cached_input_tokens),
@@ -334,14 +327,7 @@ impl RateCard {
     }
 
     fn image_lines<'a>(&'a self, item: usize, m: &ImageItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
-        let model = self.image.get(m.model.as_str()).ok_or_else(|| {
-            Fail::new(EstimateError::UnknownModel {
-                item,
-                kind: "image",
-                model: m.model.clone(),
-                known: known(&self.image),
-            })
-        })?;
+        let model = lookup(&self.image, item, "image", &m.model)?;
         let quality =
             choose(item, &model.name, "quality", m.quality.as_ref(), model.default_quality.as_ref(), &model.per_asset)?;
         let sizes = model.per_asset.get(quality).ok_or_else(|| {
@@ -380,14 +366,7 @@ impl RateCard {
     }
 
     fn video_lines<'a>(&'a self, item: usize, v: &VideoItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
-        let model = self.video.get(v.model.as_str()).ok_or_else(|| {
-            Fail::new(EstimateError::UnknownModel {
-                item,
-                kind: "video",
-                model: v.model.clone(),
-                known: known(&self.video),
-            })
-        })?;
+        let model = lookup(&self.video, item, "video", &v.model)?;
         let resolution = choose(
             item,
             &model.name,
@@ -435,6 +414,19 @@ impl RateCard {
         }
         Ok(())
     }
+}
+
+/// A model of one kind by name, or an error listing the models of that kind.
+#[inline(always)]
+fn lookup<'m, V>(
+    models: &'m std::collections::BTreeMap<std::sync::Arc<str>, V>,
+    item: usize,
+    kind: &'static str,
+    name: &str,
+) -> Result<&'m V, Fail> {
+    models.get(name).ok_or_else(|| {
+        Fail::new(EstimateError::UnknownModel { item, kind, model: name.to_string(), known: known(models) })
+    })
 }
 
 /// Billed batches for a token count: prorated, or whole batches when the
