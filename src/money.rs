@@ -154,9 +154,104 @@ pub(crate) fn normalized(d: Decimal) -> Decimal {
     }
 }
 
+/// The normalized text of a decimal (`"3"`, `"0.25"`, `"-1.5"`), written
+/// without the formatting machinery: every number in every answer goes
+/// through here, and `normalize` + `Display` cost more than the estimate
+/// itself (most of all in WebAssembly, where 128-bit division is a call).
+pub(crate) struct DecimalText {
+    buf: [u8; 48],
+    start: usize,
+}
+
+impl DecimalText {
+    pub(crate) fn new(d: Decimal) -> DecimalText {
+        let mut text = DecimalText { buf: [b'0'; 48], start: 48 };
+        let mantissa = d.mantissa();
+        let mut scale = d.scale();
+        let mut digits = mantissa.unsigned_abs();
+        if digits == 0 {
+            text.start = 47;
+            return text;
+        }
+        while scale > 0 && digits % 10 == 0 && u64::try_from(digits).is_err() {
+            digits /= 10;
+            scale -= 1;
+        }
+        match u64::try_from(digits) {
+            // The usual case: 64-bit arithmetic, one instruction per step.
+            Ok(mut small) => {
+                while scale > 0 && small % 10 == 0 {
+                    small /= 10;
+                    scale -= 1;
+                }
+                text.put_digits(small, scale);
+            }
+            Err(_) => {
+                // No trailing zeros left (or no fraction); more than 19
+                // digits and at most 29 (96 bits): written in two halves. of mantissa: at most 29 digits, written in two halves.
+                let (high, low) = (digits / 10_u128.pow(19), digits % 10_u128.pow(19));
+                let (high, low) = (high as u64, low as u64);
+                text.put_digits_padded(low, 19, scale);
+                text.put_digits(high, scale.saturating_sub(19));
+            }
+        }
+        if mantissa < 0 {
+            text.push(b'-');
+        }
+        text
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.start -= 1;
+        if let Some(slot) = self.buf.get_mut(self.start) {
+            *slot = byte;
+        }
+    }
+
+    /// Writes `n` right to left, with the point before the last `scale`
+    /// digits (and leading zeros up to it).
+    fn put_digits(&mut self, mut n: u64, mut scale: u32) {
+        loop {
+            if scale == 0 && n == 0 {
+                break;
+            }
+            self.push(b'0' + (n % 10) as u8);
+            n /= 10;
+            if scale > 0 {
+                scale -= 1;
+                if scale == 0 {
+                    self.push(b'.');
+                    if n == 0 {
+                        self.push(b'0');
+                    }
+                }
+            }
+        }
+    }
+
+    /// The low half of a long mantissa: exactly `width` digits.
+    fn put_digits_padded(&mut self, mut n: u64, width: u32, mut scale: u32) {
+        for _ in 0..width {
+            self.push(b'0' + (n % 10) as u8);
+            n /= 10;
+            if scale > 0 {
+                scale -= 1;
+                if scale == 0 {
+                    self.push(b'.');
+                }
+            }
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits, '.' and '-' are ever written.
+        std::str::from_utf8(self.buf.get(self.start..).unwrap_or_default()).unwrap_or("0")
+    }
+}
+
 /// Serializes a [`Decimal`] as its normalized string (`"3"`, `"0.25"`).
 pub(crate) fn serialize_decimal<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&normalized(*d))
+    s.serialize_str(DecimalText::new(*d).as_str())
 }
 
 /// How a total becomes a charged amount (`[card] rounding`).
@@ -255,6 +350,49 @@ mod tests {
     }
 
     #[test]
+    fn decimal_text_is_the_normalized_display() {
+        let cases = [
+            "0",
+            "-0.00",
+            "3.000",
+            "0.250",
+            "-1.5",
+            "0.0001",
+            "-0.001",
+            "12345678901234567890.5",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "0.0000000000000000000000000001",
+            "7.9228162514264337593543950335",
+            "10000000000000000000",
+            "18446744073709551616",
+            "100.10",
+        ];
+        for c in cases {
+            let v = d(c);
+            assert_eq!(DecimalText::new(v).as_str(), normalized(v).to_string(), "{c}");
+        }
+        for m in [1_i128, 7, 10, 99, 1000, 123_456_789, i128::from(u64::MAX), i128::from(u64::MAX) + 1, 10_i128.pow(20)]
+        {
+            for scale in 0..=28 {
+                for m in [m, -m] {
+                    let v = Decimal::from_i128_with_scale(m, scale);
+                    assert_eq!(DecimalText::new(v).as_str(), normalized(v).to_string(), "{m}e-{scale}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_text_matches_display_everywhere(lo: u32, mid: u32, hi: u32, negative: bool, scale in 0_u32..=28) {
+            let v = Decimal::from_parts(lo, mid, hi, negative, scale);
+            let text = DecimalText::new(v);
+            proptest::prop_assert_eq!(text.as_str(), normalized(v).to_string());
+        }
+    }
+
+    #[test]
     fn normalization_drops_trailing_zeros() {
         assert_eq!(normalized(d("3.000")).to_string(), "3");
         assert_eq!(normalized(d("-0.00")).to_string(), "0");
@@ -294,7 +432,7 @@ pub(crate) mod decimal_map {
     }
 
     pub(crate) fn serialize<S: Serializer>(m: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(m.iter().map(|(k, v)| (k, super::normalized(*v).to_string())))
+        s.collect_map(m.iter().map(|(k, v)| (k, super::DecimalText::new(*v).as_str().to_string())))
     }
 }
 

@@ -2,7 +2,7 @@
 //! (snake_case keys) and JSON (camelCase keys; snake_case also accepted).
 
 use crate::error::InputError;
-use crate::money::{normalized, NumberError, RawNumber};
+use crate::money::{DecimalText, NumberError, RawNumber};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -274,11 +274,11 @@ impl From<Decimal> for Quantity {
 impl Serialize for Quantity {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Quantity::Exact(v) => s.collect_str(&normalized(*v)),
+            Quantity::Exact(v) => s.serialize_str(DecimalText::new(*v).as_str()),
             Quantity::Range { min, max } => {
                 let mut st = s.serialize_struct("Range", 2)?;
-                st.serialize_field("min", &normalized(*min).to_string())?;
-                st.serialize_field("max", &normalized(*max).to_string())?;
+                st.serialize_field("min", DecimalText::new(*min).as_str())?;
+                st.serialize_field("max", DecimalText::new(*max).as_str())?;
                 st.end()
             }
         }
