@@ -12,6 +12,7 @@ mod load;
 mod money;
 mod policy;
 mod rates;
+mod read;
 mod request;
 mod run;
 #[cfg(feature = "schema")]

@@ -3,9 +3,9 @@
 
 use crate::error::{LoadProblem, LoadProblemKind};
 use crate::money::{exact_float_literal, Number, NumberError};
+use crate::read::{Read, Shape};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
 use std::ops::Range;
 use std::sync::Arc;
 use toml::Spanned;
@@ -58,16 +58,15 @@ impl<'a> FileCtx<'a> {
         true
     }
 
-    /// Parses the whole document, reporting a syntax problem on failure.
-    pub(crate) fn parse<T: DeserializeOwned>(&mut self) -> Option<T> {
+    /// Parses and reads the whole document, reporting a syntax or shape
+    /// problem on failure.
+    pub(crate) fn parse<T: Read>(&mut self) -> Option<T> {
         if !self.within("bytes of the file", self.src.text.len(), crate::limits::MAX_SOURCE_BYTES, 0..0) {
             return None;
         }
-        match toml::from_str::<T>(&self.src.text) {
+        match crate::read::document::<T>(&self.src.text) {
             Ok(doc) => Some(doc),
-            Err(e) => {
-                let span = e.span().unwrap_or(0..0);
-                let message = e.message().trim().to_string();
+            Err(Shape { message, span }) => {
                 self.report(LoadProblemKind::Syntax { message }, span);
                 None
             }

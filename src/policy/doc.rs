@@ -1,56 +1,52 @@
-//! The document form of policy files: what serde reads from TOML, with spans.
+//! The document form of policy files: what `read` takes out of the TOML
+//! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
 use crate::money::Number;
-use serde::Deserialize;
+use crate::read::{float, integer, invalid, variant, Node, Read, Result, Shape, Table};
 use std::collections::BTreeMap;
+use toml::de::DeValue;
 use toml::Spanned;
 
 pub(crate) type Name = Spanned<String>;
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct PolicyDoc {
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, RoleDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, RoleDoc>"))]
     pub(crate) roles: BTreeMap<Name, Spanned<RoleDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, ActionDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, ActionDoc>"))]
     pub(crate) actions: BTreeMap<Name, Spanned<ActionDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, AttrType>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, AttrType>"))]
     pub(crate) attributes: BTreeMap<Name, Spanned<AttrType>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "Vec<RuleDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "Vec<RuleDoc>"))]
     pub(crate) rules: Vec<Spanned<RuleDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, PlanDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, PlanDoc>"))]
     pub(crate) plans: BTreeMap<Name, Spanned<PlanDoc>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug, Default)]
 pub(crate) struct RoleDoc {
     pub(crate) label: Option<String>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "Vec<String>"))]
     pub(crate) inherits: Vec<Name>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug, Default)]
 pub(crate) struct ActionDoc {
     pub(crate) label: Option<String>,
-    #[serde(default)]
+    #[cfg_attr(feature = "schema", serde(default))]
     pub(crate) mutation: bool,
 }
 
 /// The type of a context attribute.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", serde(rename_all = "lowercase"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AttrType {
     String,
     Number,
@@ -59,7 +55,7 @@ pub(crate) enum AttrType {
 
 /// A rule's effect, and a decision's outcome.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     /// Permits the action.
@@ -69,8 +65,8 @@ pub enum Effect {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct RuleDoc {
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub(crate) id: Name,
@@ -80,15 +76,14 @@ pub(crate) struct RuleDoc {
     pub(crate) roles: Option<Vec<Name>>,
     #[cfg_attr(feature = "schema", schemars(with = "Vec<String>"))]
     pub(crate) actions: Vec<Name>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "Vec<ConditionDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "Vec<ConditionDoc>"))]
     pub(crate) when: Vec<Spanned<ConditionDoc>>,
 }
 
 /// A condition as written: `attr` and exactly one operator.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct ConditionDoc {
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub(crate) attr: Name,
@@ -96,8 +91,7 @@ pub(crate) struct ConditionDoc {
     pub(crate) eq: Option<Spanned<CondValue>>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<CondValue>"))]
     pub(crate) ne: Option<Spanned<CondValue>>,
-    #[serde(rename = "in")]
-    #[cfg_attr(feature = "schema", schemars(with = "Option<CondValue>"))]
+    #[cfg_attr(feature = "schema", serde(rename = "in"), schemars(with = "Option<CondValue>"))]
     pub(crate) in_: Option<Spanned<CondValue>>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<CondValue>"))]
     pub(crate) gt: Option<Spanned<CondValue>>,
@@ -112,19 +106,17 @@ pub(crate) struct ConditionDoc {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct PlanDoc {
     pub(crate) label: Option<String>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) upgrade_to: Option<Name>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, bool>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, bool>"))]
     pub(crate) features: BTreeMap<Name, bool>,
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, LimitDoc>"))]
     pub(crate) limits: Spanned<BTreeMap<Name, Spanned<LimitDoc>>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, PlanToolDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, PlanToolDoc>"))]
     pub(crate) tools: BTreeMap<Name, Spanned<PlanToolDoc>>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<TopUpDoc>"))]
     pub(crate) top_up: Option<Spanned<TopUpDoc>>,
@@ -137,33 +129,11 @@ pub(crate) enum LimitDoc {
     Word(String),
 }
 
-impl<'de> Deserialize<'de> for LimitDoc {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = LimitDoc;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a whole number or \"unlimited\"")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LimitDoc, E> {
-                Ok(LimitDoc::Count(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LimitDoc, E> {
-                i64::try_from(v).map(LimitDoc::Count).map_err(|_| E::custom("limit out of range"))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LimitDoc, E> {
-                Ok(LimitDoc::Word(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct PlanToolDoc {
-    #[serde(default = "yes")]
+    #[cfg_attr(feature = "schema", serde(default = "yes"))]
     pub(crate) enabled: bool,
     #[cfg_attr(feature = "schema", schemars(with = "Option<u64>"))]
     pub(crate) runs_per_hour: Option<Spanned<i64>>,
@@ -175,13 +145,14 @@ pub(crate) struct PlanToolDoc {
     pub(crate) max_credits_per_run: Option<Spanned<Number>>,
 }
 
+#[cfg(feature = "schema")]
 fn yes() -> bool {
     true
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct TopUpDoc {
     #[cfg_attr(feature = "schema", schemars(with = "u64"))]
     pub(crate) increment: Spanned<i64>,
@@ -194,8 +165,8 @@ pub(crate) struct TopUpDoc {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct PriceDoc {
     #[cfg_attr(feature = "schema", schemars(with = "Number"))]
     pub(crate) amount: Spanned<Number>,
@@ -226,41 +197,6 @@ impl CondValue {
     }
 }
 
-impl<'de> Deserialize<'de> for CondValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = CondValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string, a number, a bool, or a list of them")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CondValue, E> {
-                Ok(CondValue::String(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<CondValue, E> {
-                Ok(CondValue::Integer(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<CondValue, E> {
-                i64::try_from(v).map(CondValue::Integer).map_err(|_| E::custom("number out of range"))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<CondValue, E> {
-                Ok(CondValue::Float(v))
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<CondValue, E> {
-                Ok(CondValue::Boolean(v))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<CondValue, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<CondValue>()? {
-                    items.push(item);
-                }
-                Ok(CondValue::Array(items))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 #[cfg(feature = "schema")]
 impl schemars::JsonSchema for LimitDoc {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -288,6 +224,152 @@ impl schemars::JsonSchema for CondValue {
                 { "type": ["string", "number", "boolean"] },
                 { "type": "array", "items": { "type": ["string", "number", "boolean"] } }
             ]
+        })
+    }
+}
+
+impl Read for PolicyDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["roles", "actions", "attributes", "rules", "plans"])?;
+        Ok(PolicyDoc {
+            roles: t.or_default("roles")?,
+            actions: t.or_default("actions")?,
+            attributes: t.or_default("attributes")?,
+            rules: t.or_default("rules")?,
+            plans: t.or_default("plans")?,
+        })
+    }
+}
+
+impl Read for RoleDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["label", "inherits"])?;
+        Ok(RoleDoc { label: t.opt("label")?, inherits: t.or_default("inherits")? })
+    }
+}
+
+impl Read for ActionDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["label", "mutation"])?;
+        Ok(ActionDoc { label: t.opt("label")?, mutation: t.or_default("mutation")? })
+    }
+}
+
+impl Read for AttrType {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        variant(node, &[("string", AttrType::String), ("number", AttrType::Number), ("bool", AttrType::Bool)])
+    }
+}
+
+impl Read for Effect {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        variant(node, &[("allow", Effect::Allow), ("deny", Effect::Deny)])
+    }
+}
+
+impl Read for RuleDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["id", "effect", "description", "roles", "actions", "when"])?;
+        Ok(RuleDoc {
+            id: t.req("id")?,
+            effect: t.req("effect")?,
+            description: t.opt("description")?,
+            roles: t.opt("roles")?,
+            actions: t.req("actions")?,
+            when: t.or_default("when")?,
+        })
+    }
+}
+
+impl Read for ConditionDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["attr", "eq", "ne", "in", "gt", "gte", "lt", "lte", "exists"])?;
+        Ok(ConditionDoc {
+            attr: t.req("attr")?,
+            eq: t.opt("eq")?,
+            ne: t.opt("ne")?,
+            in_: t.opt("in")?,
+            gt: t.opt("gt")?,
+            gte: t.opt("gte")?,
+            lt: t.opt("lt")?,
+            lte: t.opt("lte")?,
+            exists: t.opt("exists")?,
+        })
+    }
+}
+
+impl Read for PlanDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["label", "upgrade_to", "features", "limits", "tools", "top_up"])?;
+        Ok(PlanDoc {
+            label: t.opt("label")?,
+            upgrade_to: t.opt("upgrade_to")?,
+            features: t.or_default("features")?,
+            limits: t.req("limits")?,
+            tools: t.or_default("tools")?,
+            top_up: t.opt("top_up")?,
+        })
+    }
+}
+
+impl Read for LimitDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::Integer(i) => i64::try_from(integer(node, i)?)
+                .map(LimitDoc::Count)
+                .map_err(|_| Shape { message: "limit out of range".into(), span: node.span() }),
+            DeValue::String(s) => Ok(LimitDoc::Word(s.to_string())),
+            _ => Err(invalid(node, "a whole number or \"unlimited\"")),
+        }
+    }
+}
+
+impl Read for PlanToolDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t =
+            Table::new(node, &["enabled", "runs_per_hour", "runs_per_day", "runs_per_month", "max_credits_per_run"])?;
+        Ok(PlanToolDoc {
+            enabled: t.opt("enabled")?.unwrap_or(true),
+            runs_per_hour: t.opt("runs_per_hour")?,
+            runs_per_day: t.opt("runs_per_day")?,
+            runs_per_month: t.opt("runs_per_month")?,
+            max_credits_per_run: t.opt("max_credits_per_run")?,
+        })
+    }
+}
+
+impl Read for TopUpDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["increment", "min", "max", "price_per_increment"])?;
+        Ok(TopUpDoc {
+            increment: t.req("increment")?,
+            min: t.req("min")?,
+            max: t.req("max")?,
+            price_per_increment: t.req("price_per_increment")?,
+        })
+    }
+}
+
+impl Read for PriceDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["amount", "currency"])?;
+        Ok(PriceDoc { amount: t.req("amount")?, currency: t.req("currency")? })
+    }
+}
+
+/// A string, number or bool as written, or a list of them (for `in`).
+impl Read for CondValue {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        Ok(match node.get_ref() {
+            DeValue::String(s) => CondValue::String(s.to_string()),
+            DeValue::Integer(i) => CondValue::Integer(
+                i64::try_from(integer(node, i)?)
+                    .map_err(|_| Shape { message: "number out of range".into(), span: node.span() })?,
+            ),
+            DeValue::Float(f) => CondValue::Float(float(node, f)?),
+            DeValue::Boolean(b) => CondValue::Boolean(*b),
+            DeValue::Array(items) => CondValue::Array(items.iter().map(CondValue::read).collect::<Result<_>>()?),
+            _ => return Err(invalid(node, "a string, a number, a bool, or a list of them")),
         })
     }
 }

@@ -1,7 +1,8 @@
-//! The document form of rate files: what serde reads from TOML, with spans.
+//! The document form of rate files: what `read` takes out of the TOML
+//! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
 use crate::money::{Number, Rounding};
-use serde::Deserialize;
+use crate::read::{variant, Node, Read, Result, Table};
 use std::collections::BTreeMap;
 use toml::Spanned;
 
@@ -9,28 +10,24 @@ pub(crate) type Num = Spanned<Number>;
 pub(crate) type Name = Spanned<String>;
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct RatesDoc {
     #[cfg_attr(feature = "schema", schemars(with = "Option<CardDoc>"))]
     pub(crate) card: Option<Spanned<CardDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, TextDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, TextDoc>"))]
     pub(crate) text: BTreeMap<Name, Spanned<TextDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, ImageDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, ImageDoc>"))]
     pub(crate) image: BTreeMap<Name, Spanned<ImageDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, VideoDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, VideoDoc>"))]
     pub(crate) video: BTreeMap<Name, Spanned<VideoDoc>>,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, ToolDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, ToolDoc>"))]
     pub(crate) tools: BTreeMap<Name, Spanned<ToolDoc>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct CardDoc {
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub(crate) version: Spanned<String>,
@@ -40,8 +37,8 @@ pub(crate) struct CardDoc {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", serde(rename_all = "snake_case"))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum PartialBatch {
     #[default]
     Prorate,
@@ -49,8 +46,8 @@ pub(crate) enum PartialBatch {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct TextDoc {
     pub(crate) label: Option<String>,
     #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
@@ -63,16 +60,15 @@ pub(crate) struct TextDoc {
     pub(crate) cached_input: Option<Num>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<crate::money::Number>"))]
     pub(crate) cache_write: Option<Num>,
-    #[serde(default)]
+    #[cfg_attr(feature = "schema", serde(default))]
     pub(crate) partial_batch: PartialBatch,
-    #[serde(default)]
-    #[cfg_attr(feature = "schema", schemars(with = "Vec<TierDoc>"))]
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "Vec<TierDoc>"))]
     pub(crate) tiers: Vec<Spanned<TierDoc>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct TierDoc {
     #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub(crate) above: Num,
@@ -87,8 +83,8 @@ pub(crate) struct TierDoc {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct ImageDoc {
     pub(crate) label: Option<String>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
@@ -100,8 +96,8 @@ pub(crate) struct ImageDoc {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct VideoDoc {
     pub(crate) label: Option<String>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
@@ -117,10 +113,111 @@ pub(crate) struct VideoDoc {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
 pub(crate) struct ToolDoc {
     pub(crate) label: Option<String>,
     #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub(crate) per_run: Num,
+}
+
+impl Read for RatesDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["card", "text", "image", "video", "tools"])?;
+        Ok(RatesDoc {
+            card: t.opt("card")?,
+            text: t.or_default("text")?,
+            image: t.or_default("image")?,
+            video: t.or_default("video")?,
+            tools: t.or_default("tools")?,
+        })
+    }
+}
+
+impl Read for CardDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["version", "precision", "rounding"])?;
+        Ok(CardDoc { version: t.req("version")?, precision: t.req("precision")?, rounding: t.req("rounding")? })
+    }
+}
+
+impl Read for Rounding {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        use Rounding::*;
+        variant(node, &[("up", Up), ("down", Down), ("half_up", HalfUp), ("half_even", HalfEven)])
+    }
+}
+
+impl Read for PartialBatch {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        variant(node, &[("prorate", PartialBatch::Prorate), ("round_up", PartialBatch::RoundUp)])
+    }
+}
+
+impl Read for TextDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(
+            node,
+            &["label", "batch", "input", "output", "cached_input", "cache_write", "partial_batch", "tiers"],
+        )?;
+        Ok(TextDoc {
+            label: t.opt("label")?,
+            batch: t.req("batch")?,
+            input: t.req("input")?,
+            output: t.req("output")?,
+            cached_input: t.opt("cached_input")?,
+            cache_write: t.opt("cache_write")?,
+            partial_batch: t.or_default("partial_batch")?,
+            tiers: t.or_default("tiers")?,
+        })
+    }
+}
+
+impl Read for TierDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["above", "input", "output", "cached_input", "cache_write"])?;
+        Ok(TierDoc {
+            above: t.req("above")?,
+            input: t.opt("input")?,
+            output: t.opt("output")?,
+            cached_input: t.opt("cached_input")?,
+            cache_write: t.opt("cache_write")?,
+        })
+    }
+}
+
+impl Read for ImageDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["label", "default_size", "default_quality", "per_asset"])?;
+        Ok(ImageDoc {
+            label: t.opt("label")?,
+            default_size: t.opt("default_size")?,
+            default_quality: t.opt("default_quality")?,
+            per_asset: t.req("per_asset")?,
+        })
+    }
+}
+
+impl Read for VideoDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(
+            node,
+            &["label", "default_resolution", "per_second", "min_seconds", "increment_seconds", "audio_per_second"],
+        )?;
+        Ok(VideoDoc {
+            label: t.opt("label")?,
+            default_resolution: t.opt("default_resolution")?,
+            per_second: t.req("per_second")?,
+            min_seconds: t.opt("min_seconds")?,
+            increment_seconds: t.opt("increment_seconds")?,
+            audio_per_second: t.opt("audio_per_second")?,
+        })
+    }
+}
+
+impl Read for ToolDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["label", "per_run"])?;
+        Ok(ToolDoc { label: t.opt("label")?, per_run: t.req("per_run")? })
+    }
 }

@@ -1,0 +1,272 @@
+//! Reading rate and policy documents out of the parsed TOML tree, by hand.
+//!
+//! toml's parser gives a tree of values with their spans
+//! (`toml::de::DeTable`); the readers here walk it into the document types
+//! of `rates::doc` and `policy::doc`. They replace derived `Deserialize`
+//! impls, which serde monomorphizes once per document type *and* per
+//! deserializer (value, table, array, spans…): that was most of the
+//! WebAssembly module. The messages follow serde's wording, so a policy
+//! author sees what they saw before: `unknown field`, `missing field`,
+//! `invalid type`, `unknown variant`, each at the key or value it is about.
+
+use crate::money::Number;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// A value of the tree, with its span.
+pub(crate) type Node<'i> = Spanned<DeValue<'i>>;
+
+/// Why a document does not have the expected shape, and where.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    pub(crate) message: String,
+    pub(crate) span: Range<usize>,
+}
+
+pub(crate) type Result<T> = std::result::Result<T, Shape>;
+
+/// A type that reads itself from a node of the tree.
+pub(crate) trait Read: Sized {
+    fn read(node: &Node<'_>) -> Result<Self>;
+}
+
+/// Parses a TOML document and reads it as `T`.
+pub(crate) fn document<T: Read>(text: &str) -> Result<T> {
+    let root = DeTable::parse(text)
+        .map_err(|e| Shape { message: e.message().trim().to_string(), span: e.span().unwrap_or(0..0) })?;
+    let (span, table) = (root.span(), root.into_inner());
+    T::read(&Spanned::new(span, DeValue::Table(table)))
+}
+
+/// What a value is, in serde's words (`integer `5``, `string "x"`).
+fn found(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(s) => format!("string {s:?}"),
+        DeValue::Integer(i) => format!("integer `{i}`"),
+        DeValue::Float(f) => format!("floating point `{f}`"),
+        DeValue::Boolean(b) => format!("boolean `{b}`"),
+        DeValue::Datetime(d) => format!("datetime `{d}`"),
+        DeValue::Array(_) => "sequence".to_string(),
+        DeValue::Table(_) => "map".to_string(),
+    }
+}
+
+/// `invalid type: …, expected …` at the value.
+pub(crate) fn invalid(node: &Node<'_>, expected: &str) -> Shape {
+    Shape { message: format!("invalid type: {}, expected {expected}", found(node.get_ref())), span: node.span() }
+}
+
+/// serde's list of choices: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+fn one_of(names: &[&str]) -> String {
+    match names {
+        [] => "nothing".to_string(),
+        [one] => format!("`{one}`"),
+        [a, b] => format!("`{a}` or `{b}`"),
+        more => format!("one of {}", more.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// The fields of a table, checked against the names a type knows.
+pub(crate) struct Table<'a, 'i> {
+    span: Range<usize>,
+    table: &'a DeTable<'i>,
+}
+
+impl<'a, 'i> Table<'a, 'i> {
+    /// The node as a table with no keys outside `fields`.
+    pub(crate) fn new(node: &'a Node<'i>, fields: &[&str]) -> Result<Self> {
+        let DeValue::Table(table) = node.get_ref() else {
+            return Err(invalid(node, "a table"));
+        };
+        if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.get_ref().as_ref())) {
+            let message = match fields {
+                [] => format!("unknown field `{}`, there are no fields", key.get_ref()),
+                _ => format!("unknown field `{}`, expected {}", key.get_ref(), one_of(fields)),
+            };
+            return Err(Shape { message, span: key.span() });
+        }
+        Ok(Table { span: node.span(), table })
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Node<'i>> {
+        self.table.get(key)
+    }
+
+    /// A field that must be there.
+    pub(crate) fn req<T: Read>(&self, key: &str) -> Result<T> {
+        match self.get(key) {
+            Some(node) => T::read(node),
+            None => Err(Shape { message: format!("missing field `{key}`"), span: self.span.clone() }),
+        }
+    }
+
+    /// A field that may be left out.
+    pub(crate) fn opt<T: Read>(&self, key: &str) -> Result<Option<T>> {
+        self.get(key).map(T::read).transpose()
+    }
+
+    /// A field that is its type's default when left out.
+    pub(crate) fn or_default<T: Read + Default>(&self, key: &str) -> Result<T> {
+        Ok(self.opt(key)?.unwrap_or_default())
+    }
+}
+
+/// One of the words in `choices`, as its value.
+pub(crate) fn variant<T: Copy>(node: &Node<'_>, choices: &[(&str, T)]) -> Result<T> {
+    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+    let DeValue::String(word) = node.get_ref() else {
+        return Err(invalid(node, &one_of(&names)));
+    };
+    match choices.iter().find(|(n, _)| *n == word.as_ref()) {
+        Some((_, value)) => Ok(*value),
+        None => {
+            Err(Shape { message: format!("unknown variant `{word}`, expected {}", one_of(&names)), span: node.span() })
+        }
+    }
+}
+
+/// An integer as written (any radix), as `i128`.
+pub(crate) fn integer(node: &Node<'_>, i: &toml::de::DeInteger<'_>) -> Result<i128> {
+    i128::from_str_radix(i.as_str(), i.radix())
+        .map_err(|_| Shape { message: format!("integer `{i}` is out of range"), span: node.span() })
+}
+
+/// A float as written (`inf` and `nan` included: `load` rejects them).
+pub(crate) fn float(node: &Node<'_>, f: &toml::de::DeFloat<'_>) -> Result<f64> {
+    f.as_str()
+        .parse::<f64>()
+        .map_err(|_| Shape { message: format!("`{f}` is not a decimal number"), span: node.span() })
+}
+
+impl Read for String {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::String(s) => Ok(s.to_string()),
+            _ => Err(invalid(node, "a string")),
+        }
+    }
+}
+
+impl Read for bool {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::Boolean(b) => Ok(*b),
+            _ => Err(invalid(node, "a boolean")),
+        }
+    }
+}
+
+impl Read for i64 {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::Integer(i) => i64::try_from(integer(node, i)?)
+                .map_err(|_| Shape { message: format!("integer `{i}` is out of range"), span: node.span() }),
+            _ => Err(invalid(node, "i64")),
+        }
+    }
+}
+
+/// A decimal as written: the string, integer or float; `load` turns it
+/// into a checked [`rust_decimal::Decimal`].
+impl Read for Number {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::String(s) => Ok(Number::Str(s.to_string())),
+            DeValue::Integer(i) => integer(node, i).map(Number::Int),
+            DeValue::Float(f) => float(node, f).map(Number::Float),
+            _ => Err(invalid(node, "a decimal number, as a string (\"0.25\") or an integer")),
+        }
+    }
+}
+
+impl<T: Read> Read for Spanned<T> {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        Ok(Spanned::new(node.span(), T::read(node)?))
+    }
+}
+
+impl<T: Read> Read for Vec<T> {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::Array(items) => items.iter().map(T::read).collect(),
+            _ => Err(invalid(node, "a sequence")),
+        }
+    }
+}
+
+/// A table of names to values; names keep their spans.
+impl<T: Read> Read for BTreeMap<Spanned<String>, T> {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        match node.get_ref() {
+            DeValue::Table(table) => {
+                table.iter().map(|(k, v)| Ok((Spanned::new(k.span(), k.get_ref().to_string()), T::read(v)?))).collect()
+            }
+            _ => Err(invalid(node, "a map")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Doc {
+        name: String,
+        count: Option<i64>,
+        tags: Vec<String>,
+        on: bool,
+    }
+
+    impl Read for Doc {
+        fn read(node: &Node<'_>) -> Result<Self> {
+            let t = Table::new(node, &["name", "count", "tags", "on"])?;
+            Ok(Doc {
+                name: t.req("name")?,
+                count: t.opt("count")?,
+                tags: t.or_default("tags")?,
+                on: t.or_default("on")?,
+            })
+        }
+    }
+
+    fn err(text: &str) -> (String, String) {
+        let e = document::<Doc>(text).unwrap_err();
+        (e.message, text[e.span].to_string())
+    }
+
+    #[test]
+    fn reads_fields_with_defaults() {
+        let d: Doc = document("name = \"a\"\ncount = 0x10\n").unwrap();
+        assert_eq!(d, Doc { name: "a".into(), count: Some(16), tags: vec![], on: false });
+    }
+
+    #[test]
+    fn each_shape_problem_points_at_its_place() {
+        assert_eq!(err("name = 5"), ("invalid type: integer `5`, expected a string".into(), "5".into()));
+        assert_eq!(
+            err("name = \"a\"\nextra = 1"),
+            ("unknown field `extra`, expected one of `name`, `count`, `tags`, `on`".into(), "extra".into())
+        );
+        assert_eq!(err("count = 1").0, "missing field `name`");
+        assert_eq!(
+            err("name = \"a\"\ncount = 99999999999999999999").0,
+            "integer `99999999999999999999` is out of range"
+        );
+        assert_eq!(err("name = \"a\"\ntags = \"x\"").0, "invalid type: string \"x\", expected a sequence");
+        assert_eq!(err("name = \"a\"\non = 1.5").0, "invalid type: floating point `1.5`, expected a boolean");
+        assert_eq!(err("name = ").1, "");
+    }
+
+    #[test]
+    fn variants_name_the_choices() {
+        let node = Spanned::new(0..3, DeValue::String("odd".into()));
+        let e = variant(&node, &[("a", 1), ("b", 2), ("c", 3)]).unwrap_err();
+        assert_eq!(e.message, "unknown variant `odd`, expected one of `a`, `b`, `c`");
+        let e = variant(&node, &[("a", 1), ("b", 2)]).unwrap_err();
+        assert_eq!(e.message, "unknown variant `odd`, expected `a` or `b`");
+    }
+}
