@@ -10,7 +10,6 @@
 //! `invalid type`, `unknown variant`, each at the key or value it is about.
 
 use crate::money::Number;
-use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -196,13 +195,50 @@ impl<T: Read> Read for Vec<T> {
     }
 }
 
-/// A table of names to values; names keep their spans.
-impl<T: Read> Read for BTreeMap<Spanned<String>, T> {
+/// A table of names to values, as the tree holds it (sorted by name, no
+/// duplicates), names with their spans. A list rather than a map: documents
+/// are walked, never searched, and every `BTreeMap` type would cost the
+/// WebAssembly module its own copy of the tree code.
+#[derive(Debug)]
+pub(crate) struct Entries<T>(Vec<(Spanned<String>, T)>);
+
+impl<T> Default for Entries<T> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<T> Entries<T> {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Spanned<String>> {
+        self.0.iter().map(|(k, _)| k)
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Entries<T> {
+    type Item = &'a (Spanned<String>, T);
+    type IntoIter = std::slice::Iter<'a, (Spanned<String>, T)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T: Read> Read for Entries<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
         match node.get_ref() {
-            DeValue::Table(table) => {
-                table.iter().map(|(k, v)| Ok((Spanned::new(k.span(), k.get_ref().to_string()), T::read(v)?))).collect()
-            }
+            DeValue::Table(table) => table
+                .iter()
+                .map(|(k, v)| Ok((Spanned::new(k.span(), k.get_ref().to_string()), T::read(v)?)))
+                .collect::<Result<_>>()
+                .map(Entries),
             _ => Err(invalid(node, "a map")),
         }
     }

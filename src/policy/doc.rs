@@ -2,7 +2,8 @@
 //! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
 use crate::money::Number;
-use crate::read::{float, integer, invalid, variant, Node, Read, Result, Shape, Table};
+use crate::read::{float, integer, invalid, variant, Entries, Node, Read, Result, Shape, Table};
+#[cfg(feature = "schema")]
 use std::collections::BTreeMap;
 use toml::de::DeValue;
 use toml::Spanned;
@@ -14,15 +15,15 @@ pub(crate) type Name = Spanned<String>;
 #[derive(Debug)]
 pub(crate) struct PolicyDoc {
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, RoleDoc>"))]
-    pub(crate) roles: BTreeMap<Name, Spanned<RoleDoc>>,
+    pub(crate) roles: Entries<Spanned<RoleDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, ActionDoc>"))]
-    pub(crate) actions: BTreeMap<Name, Spanned<ActionDoc>>,
+    pub(crate) actions: Entries<Spanned<ActionDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, AttrType>"))]
-    pub(crate) attributes: BTreeMap<Name, Spanned<AttrType>>,
+    pub(crate) attributes: Entries<Spanned<AttrType>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "Vec<RuleDoc>"))]
     pub(crate) rules: Vec<Spanned<RuleDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, PlanDoc>"))]
-    pub(crate) plans: BTreeMap<Name, Spanned<PlanDoc>>,
+    pub(crate) plans: Entries<Spanned<PlanDoc>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -113,11 +114,11 @@ pub(crate) struct PlanDoc {
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) upgrade_to: Option<Name>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, bool>"))]
-    pub(crate) features: BTreeMap<Name, bool>,
+    pub(crate) features: Entries<bool>,
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, LimitDoc>"))]
-    pub(crate) limits: Spanned<BTreeMap<Name, Spanned<LimitDoc>>>,
+    pub(crate) limits: Spanned<Entries<Spanned<LimitDoc>>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, PlanToolDoc>"))]
-    pub(crate) tools: BTreeMap<Name, Spanned<PlanToolDoc>>,
+    pub(crate) tools: Entries<Spanned<PlanToolDoc>>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<TopUpDoc>"))]
     pub(crate) top_up: Option<Spanned<TopUpDoc>>,
 }

@@ -2,7 +2,8 @@
 //! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
 use crate::money::{Number, Rounding};
-use crate::read::{variant, Node, Read, Result, Table};
+use crate::read::{variant, Entries, Node, Read, Result, Table};
+#[cfg(feature = "schema")]
 use std::collections::BTreeMap;
 use toml::Spanned;
 
@@ -16,13 +17,13 @@ pub(crate) struct RatesDoc {
     #[cfg_attr(feature = "schema", schemars(with = "Option<CardDoc>"))]
     pub(crate) card: Option<Spanned<CardDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, TextDoc>"))]
-    pub(crate) text: BTreeMap<Name, Spanned<TextDoc>>,
+    pub(crate) text: Entries<Spanned<TextDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, ImageDoc>"))]
-    pub(crate) image: BTreeMap<Name, Spanned<ImageDoc>>,
+    pub(crate) image: Entries<Spanned<ImageDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, VideoDoc>"))]
-    pub(crate) video: BTreeMap<Name, Spanned<VideoDoc>>,
+    pub(crate) video: Entries<Spanned<VideoDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, ToolDoc>"))]
-    pub(crate) tools: BTreeMap<Name, Spanned<ToolDoc>>,
+    pub(crate) tools: Entries<Spanned<ToolDoc>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -92,7 +93,7 @@ pub(crate) struct ImageDoc {
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) default_quality: Option<Name>,
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, BTreeMap<String, crate::money::Number>>"))]
-    pub(crate) per_asset: Spanned<BTreeMap<Name, BTreeMap<Name, Num>>>,
+    pub(crate) per_asset: Spanned<Entries<Entries<Num>>>,
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -103,7 +104,7 @@ pub(crate) struct VideoDoc {
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub(crate) default_resolution: Option<Name>,
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, crate::money::Number>"))]
-    pub(crate) per_second: Spanned<BTreeMap<Name, Num>>,
+    pub(crate) per_second: Spanned<Entries<Num>>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<crate::money::Number>"))]
     pub(crate) min_seconds: Option<Num>,
     #[cfg_attr(feature = "schema", schemars(with = "Option<crate::money::Number>"))]
