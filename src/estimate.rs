@@ -3,6 +3,7 @@
 
 use crate::error::{EstimateError, QuantityProblem};
 use crate::money::serialize_decimal;
+use crate::names::Names;
 use crate::rates::{RateCard, TextModel};
 use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 use rust_decimal::Decimal;
@@ -221,8 +222,8 @@ fn bounds(q: Quantity, item: usize, field: &'static str, whole: bool) -> Result<
     Ok((low, high))
 }
 
-fn known<V>(map: &std::collections::BTreeMap<impl AsRef<str> + Ord, V>) -> Vec<String> {
-    map.keys().map(|k| k.as_ref().to_string()).collect()
+fn known<V>(map: &Names<V>) -> Vec<String> {
+    map.keys().map(|k| k.to_string()).collect()
 }
 
 impl RateCard {
@@ -418,12 +419,7 @@ impl RateCard {
 
 /// A model of one kind by name, or an error listing the models of that kind.
 #[inline(always)]
-fn lookup<'m, V>(
-    models: &'m std::collections::BTreeMap<std::sync::Arc<str>, V>,
-    item: usize,
-    kind: &'static str,
-    name: &str,
-) -> Result<&'m V, Fail> {
+fn lookup<'m, V>(models: &'m Names<V>, item: usize, kind: &'static str, name: &str) -> Result<&'m V, Fail> {
     models.get(name).ok_or_else(|| {
         Fail::new(EstimateError::UnknownModel { item, kind, model: name.to_string(), known: known(models) })
     })
@@ -448,7 +444,7 @@ fn choose<'a, V>(
     what: &'static str,
     asked: Option<&'a String>,
     default: Option<&'a String>,
-    options: &std::collections::BTreeMap<String, V>,
+    options: &Names<V>,
 ) -> Result<&'a String, Fail> {
     asked.or(default).ok_or_else(|| {
         Fail::new(EstimateError::MissingChoice { item, model: model.to_string(), what, known: known(options) })

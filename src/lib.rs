@@ -10,6 +10,7 @@ mod estimate;
 pub mod limits;
 mod load;
 mod money;
+mod names;
 mod policy;
 mod rates;
 mod read;

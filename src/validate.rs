@@ -207,7 +207,7 @@ fn plans(rates: &RateCard, p: &PolicySet, out: &mut Vec<Lint>) {
             let lower: Vec<String> = plan
                 .limits
                 .iter()
-                .filter(|(name, mine)| match (mine, up.limits.get(*name)) {
+                .filter(|(name, mine)| match (mine, up.limits.get(name)) {
                     (Limit::Unlimited, Some(Limit::Count(_))) => true,
                     (Limit::Count(a), Some(Limit::Count(b))) => b < a,
                     _ => false,

@@ -17,6 +17,7 @@ pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
 
 use crate::error::{LoadError, LoadProblemKind};
 use crate::load::{FileCtx, Problems};
+use crate::names::{sorted_by_name, Names};
 use crate::source::{Location, Source};
 use doc::{CondValue, ConditionDoc, LimitDoc, Name, PlanDoc, PolicyDoc, RuleDoc};
 use rust_decimal::Decimal;
@@ -31,15 +32,15 @@ pub(crate) const FEATURES: &[&str] = &["allocation_pools"];
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PolicySet {
     pub(crate) roles: Vec<Role>,
-    pub(crate) role_ids: BTreeMap<Arc<str>, usize>,
+    pub(crate) role_ids: Names<usize>,
     pub(crate) actions: Vec<Action>,
-    pub(crate) action_ids: BTreeMap<Arc<str>, usize>,
-    pub(crate) attributes: BTreeMap<Arc<str>, AttrType>,
+    pub(crate) action_ids: Names<usize>,
+    pub(crate) attributes: Names<AttrType>,
     pub(crate) rules: Vec<Rule>,
     /// `index[role * actions.len() + action]`: the rules that can apply, in
     /// file order. Built at load time so a decision never scans all rules.
     pub(crate) index: Vec<Vec<usize>>,
-    pub(crate) plans: BTreeMap<Arc<str>, Plan>,
+    pub(crate) plans: Names<Plan>,
     /// Every limit name, sorted.
     pub(crate) limits: Vec<Arc<str>>,
 }
@@ -108,9 +109,9 @@ pub(crate) struct Plan {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
     pub(crate) upgrade_to: Option<Arc<str>>,
-    pub(crate) features: BTreeMap<String, bool>,
-    pub(crate) limits: BTreeMap<Arc<str>, Limit>,
-    pub(crate) tools: BTreeMap<Arc<str>, PlanTool>,
+    pub(crate) features: Names<bool>,
+    pub(crate) limits: Names<Limit>,
+    pub(crate) tools: Names<PlanTool>,
     pub(crate) top_up: Option<TopUp>,
     pub(crate) location: Location,
 }
@@ -195,13 +196,13 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     // Pass 1: every name, across files, so references may cross files.
     use crate::limits::{MAX_ACTIONS, MAX_INDEX_CELLS, MAX_LIST, MAX_ROLES, MAX_RULES};
     let mut set = PolicySet::default();
+    let (mut attributes, mut plans) = (Vec::new(), Vec::new());
     let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems: &mut problems };
         for (name, r) in &doc.roles {
             if let Some(id) = claim(&mut cx, &mut seen, "role", name) {
-                set.role_ids.insert(Arc::clone(&id), set.roles.len());
                 let label = r.get_ref().label.clone().unwrap_or_else(|| id.to_string());
                 let location = cx.at(name.span());
                 set.roles.push(Role { name: id, label, inherits: Vec::new(), location, file: *index });
@@ -213,7 +214,6 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
                     cx.report(LoadProblemKind::BadName { what: "action", name: id.to_string() }, name.span());
                     continue;
                 }
-                set.action_ids.insert(Arc::clone(&id), set.actions.len());
                 let a = a.get_ref();
                 let label = a.label.clone().unwrap_or_else(|| id.to_string());
                 let location = cx.at(name.span());
@@ -222,7 +222,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
         }
         for (name, t) in &doc.attributes {
             if let Some(id) = claim(&mut cx, &mut seen, "attribute", name) {
-                set.attributes.insert(id, *t.get_ref());
+                attributes.push((id, *t.get_ref()));
             }
         }
         for name in doc.plans.keys() {
@@ -244,10 +244,13 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
         // Over a bound, nothing more is compiled: the bound is what protects.
         return Err(problems.into_error());
     }
-    // Role ids follow BTreeMap order within a file, files in order; sort
-    // roles by name so ids (and everything derived) do not depend on files.
-    sort_by_name(&mut set.roles, &mut set.role_ids, |r| &r.name);
-    sort_by_name(&mut set.actions, &mut set.action_ids, |a| &a.name);
+    // Roles and actions come in name order within a file, files in order;
+    // sort them by name so ids (and everything derived) do not depend on files.
+    set.attributes = attributes.into_iter().collect();
+    set.roles = sorted_by_name(std::mem::take(&mut set.roles), |r| &r.name);
+    set.actions = sorted_by_name(std::mem::take(&mut set.actions), |a| &a.name);
+    set.role_ids = set.roles.iter().enumerate().map(|(i, r)| (Arc::clone(&r.name), i)).collect();
+    set.action_ids = set.actions.iter().enumerate().map(|(i, a)| (Arc::clone(&a.name), i)).collect();
 
     // Pass 2: inheritance, rules, plans.
     let mut rule_ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
@@ -287,10 +290,11 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
         }
         for (name, plan) in &doc.plans {
             if let Some(p) = compile_plan(&mut cx, &docs, name, plan) {
-                set.plans.insert(Arc::clone(&p.name), p);
+                plans.push((Arc::clone(&p.name), p));
             }
         }
     }
+    set.plans = plans.into_iter().collect();
     check_cycles(&set, &mut problems);
     check_limits(&docs, sources, &mut problems, &mut set);
 
@@ -299,14 +303,6 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     }
     set.index = build_index(&set);
     Ok(set)
-}
-
-fn sort_by_name<T>(items: &mut [T], ids: &mut BTreeMap<Arc<str>, usize>, name: impl Fn(&T) -> &Arc<str>) {
-    items.sort_by(|a, b| name(a).cmp(name(b)));
-    ids.clear();
-    for (i, item) in items.iter().enumerate() {
-        ids.insert(Arc::clone(name(item)), i);
-    }
 }
 
 /// Records a definition, or reports it as a duplicate of an earlier one.
@@ -524,7 +520,7 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
             Some(Arc::from(u.get_ref().as_str()))
         }
     };
-    let mut features = BTreeMap::new();
+    let mut features = Vec::new();
     for (f, on) in &p.features {
         if !FEATURES.contains(&f.get_ref().as_str()) {
             let kind = LoadProblemKind::UnknownName {
@@ -535,9 +531,9 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
             cx.report(kind, f.span());
             ok = false;
         }
-        features.insert(f.get_ref().clone(), *on);
+        features.push((Arc::from(f.get_ref().as_str()), *on));
     }
-    let mut limits = BTreeMap::new();
+    let mut limits = Vec::new();
     for (limit, value) in p.limits.get_ref() {
         let Some(lid) = cx.name(limit, "limit") else {
             ok = false;
@@ -550,7 +546,7 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
         };
         match parsed {
             Some(l) => {
-                limits.insert(lid, l);
+                limits.push((lid, l));
             }
             None => {
                 let shown = match value.get_ref() {
@@ -562,7 +558,7 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
             }
         }
     }
-    let mut tools = BTreeMap::new();
+    let mut tools = Vec::new();
     for (tool, t) in &p.tools {
         let Some(tid) = cx.name(tool, "tool") else {
             ok = false;
@@ -591,7 +587,7 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
             },
         };
         let location = cx.at(tool.span());
-        tools.insert(tid, PlanTool { location, enabled: t.enabled, caps, max_credits_per_run: ceiling });
+        tools.push((tid, PlanTool { location, enabled: t.enabled, caps, max_credits_per_run: ceiling }));
     }
     let top_up = match &p.top_up {
         None => None,
@@ -632,9 +628,9 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
         location: cx.at(name.span()),
         name: id,
         upgrade_to,
-        features,
-        limits,
-        tools,
+        features: features.into_iter().collect(),
+        limits: limits.into_iter().collect(),
+        tools: tools.into_iter().collect(),
         top_up,
     })
 }

@@ -11,6 +11,7 @@ pub use sheet::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 use crate::error::{LoadError, LoadProblemKind};
 use crate::load::{FileCtx, Problems};
 use crate::money::Rounding;
+use crate::names::Names;
 use crate::source::{Location, Source};
 use doc::{Name, Num, PartialBatch, RatesDoc, TierDoc};
 use rust_decimal::Decimal;
@@ -23,10 +24,10 @@ pub(crate) struct RateCard {
     pub(crate) version: Arc<str>,
     pub(crate) precision: u32,
     pub(crate) rounding: Rounding,
-    pub(crate) text: BTreeMap<Arc<str>, TextModel>,
-    pub(crate) image: BTreeMap<Arc<str>, ImageModel>,
-    pub(crate) video: BTreeMap<Arc<str>, VideoModel>,
-    pub(crate) tools: BTreeMap<Arc<str>, Tool>,
+    pub(crate) text: Names<TextModel>,
+    pub(crate) image: Names<ImageModel>,
+    pub(crate) video: Names<VideoModel>,
+    pub(crate) tools: Names<Tool>,
 }
 
 /// Credits per batch for each text component.
@@ -69,7 +70,7 @@ pub(crate) struct ImageModel {
     pub(crate) default_quality: Option<String>,
     pub(crate) default_size: Option<String>,
     /// quality -> size -> credits per image.
-    pub(crate) per_asset: BTreeMap<String, BTreeMap<String, Decimal>>,
+    pub(crate) per_asset: Names<Names<Decimal>>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +78,7 @@ pub(crate) struct VideoModel {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
     pub(crate) default_resolution: Option<String>,
-    pub(crate) per_second: BTreeMap<String, Decimal>,
+    pub(crate) per_second: Names<Decimal>,
     pub(crate) min_seconds: Decimal,
     pub(crate) increment_seconds: Option<Decimal>,
     pub(crate) audio_per_second: Option<Decimal>,
@@ -95,10 +96,10 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
     let mut problems = Problems::default();
     let mut card: Option<(Location, Arc<str>, u32, Rounding)> = None;
     let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
-    let mut text = BTreeMap::new();
-    let mut image = BTreeMap::new();
-    let mut video = BTreeMap::new();
-    let mut tools = BTreeMap::new();
+    let mut text = Vec::new();
+    let mut image = Vec::new();
+    let mut video = Vec::new();
+    let mut tools = Vec::new();
 
     for (index, src) in sources.iter().enumerate() {
         let mut cx = FileCtx { src, index, problems: &mut problems };
@@ -156,7 +157,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
                 continue;
             };
             if let Some(model) = text_model(&mut cx, Arc::clone(&id), m.get_ref()) {
-                text.insert(id, model);
+                text.push((id, model));
             }
         }
         for (name, m) in &doc.image {
@@ -164,7 +165,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
                 continue;
             };
             if let Some(model) = image_model(&mut cx, Arc::clone(&id), m.get_ref()) {
-                image.insert(id, model);
+                image.push((id, model));
             }
         }
         for (name, m) in &doc.video {
@@ -172,7 +173,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
                 continue;
             };
             if let Some(model) = video_model(&mut cx, Arc::clone(&id), m.get_ref()) {
-                video.insert(id, model);
+                video.push((id, model));
             }
         }
         for (name, t) in &doc.tools {
@@ -182,7 +183,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
             let t = t.get_ref();
             if let Some(per_run) = cx.non_negative(&t.per_run, "per_run") {
                 let label = t.label.clone().unwrap_or_else(|| id.to_string());
-                tools.insert(Arc::clone(&id), Tool { name: id, label, per_run });
+                tools.push((Arc::clone(&id), Tool { name: id, label, per_run }));
             }
         }
     }
@@ -208,7 +209,9 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
     };
     match card {
         Some((_, version, precision, rounding)) if problems.is_empty() => {
-            Ok(RateCard { version, precision, rounding, text, image, video, tools })
+            let (text, image, video) =
+                (text.into_iter().collect(), image.into_iter().collect(), video.into_iter().collect());
+            Ok(RateCard { version, precision, rounding, text, image, video, tools: tools.into_iter().collect() })
         }
         _ => Err(problems.into_error()),
     }
@@ -337,7 +340,7 @@ fn opt(cx: &mut FileCtx, n: &Option<Num>, field: &str) -> Option<Option<Decimal>
 
 fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<ImageModel> {
     let mut ok = true;
-    let mut per_asset: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
+    let mut per_asset = Vec::new();
     if m.per_asset.get_ref().is_empty() {
         cx.report(LoadProblemKind::Empty { what: "per_asset" }, m.per_asset.span());
         ok = false;
@@ -348,21 +351,22 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
             cx.report(LoadProblemKind::Empty { what: "per_asset quality" }, quality.span());
             ok = false;
         }
-        let mut row = BTreeMap::new();
+        let mut row = Vec::new();
         for (size, rate) in sizes {
             ok &= cx.name(size, "size").is_some();
             match cx.non_negative(rate, "per_asset") {
                 Some(r) => {
-                    row.insert(size.get_ref().clone(), r);
+                    row.push((Arc::from(size.get_ref().as_str()), r));
                 }
                 None => ok = false,
             }
         }
-        per_asset.insert(quality.get_ref().clone(), row);
+        per_asset.push((Arc::from(quality.get_ref().as_str()), row.into_iter().collect::<Names<_>>()));
     }
+    let per_asset: Names<Names<Decimal>> = per_asset.into_iter().collect();
     if let Some(q) = &m.default_quality {
         if !per_asset.contains_key(q.get_ref()) {
-            let known = per_asset.keys().cloned().collect();
+            let known = per_asset.keys().map(|k| k.to_string()).collect();
             let kind = LoadProblemKind::UnknownDefault { what: "default_quality", value: q.get_ref().clone(), known };
             cx.report(kind, q.span());
             ok = false;
@@ -374,8 +378,8 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
         if let Some((quality, sizes)) = per_asset.iter().find(|(_, sizes)| !sizes.contains_key(s.get_ref())) {
             let kind = LoadProblemKind::DefaultSizeNotPriced {
                 size: s.get_ref().clone(),
-                quality: quality.clone(),
-                known: sizes.keys().cloned().collect(),
+                quality: quality.to_string(),
+                known: sizes.keys().map(|k| k.to_string()).collect(),
             };
             cx.report(kind, s.span());
             ok = false;
@@ -392,7 +396,7 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
 
 fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<VideoModel> {
     let mut ok = true;
-    let mut per_second = BTreeMap::new();
+    let mut per_second = Vec::new();
     if m.per_second.get_ref().is_empty() {
         cx.report(LoadProblemKind::Empty { what: "per_second" }, m.per_second.span());
         ok = false;
@@ -401,14 +405,15 @@ fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<Vi
         ok &= cx.name(res, "resolution").is_some();
         match cx.non_negative(rate, "per_second") {
             Some(r) => {
-                per_second.insert(res.get_ref().clone(), r);
+                per_second.push((Arc::from(res.get_ref().as_str()), r));
             }
             None => ok = false,
         }
     }
+    let per_second: Names<Decimal> = per_second.into_iter().collect();
     if let Some(r) = &m.default_resolution {
         if !per_second.contains_key(r.get_ref()) {
-            let known = per_second.keys().cloned().collect();
+            let known = per_second.keys().map(|k| k.to_string()).collect();
             let kind =
                 LoadProblemKind::UnknownDefault { what: "default_resolution", value: r.get_ref().clone(), known };
             cx.report(kind, r.span());

@@ -175,11 +175,11 @@ impl RateCard {
                     sizes.iter().map(move |(size, rate)| ImageRate {
                         model: m.name.to_string(),
                         label: m.label.clone(),
-                        quality: quality.clone(),
-                        size: size.clone(),
+                        quality: quality.to_string(),
+                        size: size.to_string(),
                         per_asset: *rate,
-                        default: m.default_quality.as_deref() == Some(quality.as_str())
-                            && m.default_size.as_deref() == Some(size.as_str()),
+                        default: m.default_quality.as_deref() == Some(&**quality)
+                            && m.default_size.as_deref() == Some(&**size),
                     })
                 })
             })
@@ -191,12 +191,12 @@ impl RateCard {
                 m.per_second.iter().map(move |(resolution, rate)| VideoRate {
                     model: m.name.to_string(),
                     label: m.label.clone(),
-                    resolution: resolution.clone(),
+                    resolution: resolution.to_string(),
                     per_second: *rate,
                     audio_per_second: m.audio_per_second,
                     min_seconds: m.min_seconds,
                     increment_seconds: m.increment_seconds,
-                    default: m.default_resolution.as_deref() == Some(resolution.as_str()),
+                    default: m.default_resolution.as_deref() == Some(&**resolution),
                 })
             })
             .collect();

@@ -1,0 +1,123 @@
+//! Values by name, for the compiled forms: a list kept sorted by name and
+//! searched by halving.
+//!
+//! Rate cards and policy sets are built once and then only read, so a
+//! sorted list serves them as well as a `BTreeMap` (and looks up a model no
+//! slower), while costing the WebAssembly module a few hundred bytes per
+//! value type instead of a copy of the B-tree code for each.
+
+use std::sync::Arc;
+
+/// Values by name, sorted by name, names unique.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Names<V> {
+    entries: Vec<(Arc<str>, V)>,
+}
+
+impl<V> Default for Names<V> {
+    fn default() -> Self {
+        Names { entries: Vec::new() }
+    }
+}
+
+/// The order that sorts `names`, the first of equal names first. One
+/// instance for every value type: only names and positions are sorted.
+fn sorted_order(names: &[&str]) -> Vec<usize> {
+    let mut order = sorted_pairs(names);
+    order.dedup_by(|later, first| later.0 == first.0);
+    order.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The order that sorts `names`, equal names kept in their order.
+fn sorted_order_all(names: &[&str]) -> Vec<usize> {
+    sorted_pairs(names).into_iter().map(|(_, i)| i).collect()
+}
+
+fn sorted_pairs<'a>(names: &[&'a str]) -> Vec<(&'a str, usize)> {
+    let mut order: Vec<(&str, usize)> = names.iter().copied().zip(0..).collect();
+    order.sort_unstable();
+    order
+}
+
+/// `items` sorted by name (names unique, or the first of equal names first).
+pub(crate) fn sorted_by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &Arc<str>) -> Vec<T> {
+    let order = {
+        let names: Vec<&str> = items.iter().map(|item| &**name(item)).collect();
+        sorted_order_all(&names)
+    };
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect()
+}
+
+impl<V> Names<V> {
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| (**k).cmp(name))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&V> {
+        self.get_key_value(name).map(|(_, v)| v)
+    }
+
+    pub(crate) fn get_key_value(&self, name: &str) -> Option<(&Arc<str>, &V)> {
+        let i = self.position(name).ok()?;
+        self.entries.get(i).map(|(k, v)| (k, v))
+    }
+
+    pub(crate) fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_ok()
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&Arc<str>, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+/// From entries in any order; of entries with the same name the first is
+/// kept (loaders report duplicates as problems before they get here).
+impl<V> FromIterator<(Arc<str>, V)> for Names<V> {
+    fn from_iter<I: IntoIterator<Item = (Arc<str>, V)>>(iter: I) -> Self {
+        let mut slots: Vec<Option<(Arc<str>, V)>> = iter.into_iter().map(Some).collect();
+        let order = {
+            let names: Vec<&str> = slots.iter().map(|s| s.as_ref().map_or("", |(k, _)| &**k)).collect();
+            sorted_order(&names)
+        };
+        let entries = order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
+        Names { entries }
+    }
+}
+
+impl<'a, V> IntoIterator for &'a Names<V> {
+    type Item = (&'a Arc<str>, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Arc<str>, V)>, fn(&'a (Arc<str>, V)) -> (&'a Arc<str>, &'a V)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sorted_searchable_first_of_duplicates_kept() {
+        let names: Names<u32> =
+            [("b", 2), ("a", 1), ("c", 3), ("a", 9)].into_iter().map(|(k, v)| (Arc::from(k), v)).collect();
+        assert_eq!(names.keys().map(|k| &**k).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(names.get("a"), Some(&1));
+        assert_eq!(names.get("c"), Some(&3));
+        assert_eq!(names.get("d"), None);
+        assert!(names.contains_key("b") && !names.contains_key(""));
+        assert_eq!(names.iter().next_back().map(|(k, v)| (&**k, *v)), Some(("c", 3)));
+        assert_eq!(Names::<u32>::default().keys().count(), 0);
+    }
+}
