@@ -188,7 +188,7 @@ impl DecimalText {
             }
             Err(_) => {
                 // No trailing zeros left (or no fraction); more than 19
-                // digits and at most 29 (96 bits): written in two halves. of mantissa: at most 29 digits, written in two halves.
+                // digits and at most 29 (96 bits): written in two halves.
                 let (high, low) = (digits / 10_u128.pow(19), digits % 10_u128.pow(19));
                 let (high, low) = (high as u64, low as u64);
                 text.put_digits_padded(low, 19, scale);
@@ -202,7 +202,8 @@ impl DecimalText {
     }
 
     fn push(&mut self, byte: u8) {
-        self.start -= 1;
+        // At most 31 bytes are ever written ("-0." and 28 more digits).
+        self.start = self.start.saturating_sub(1);
         if let Some(slot) = self.buf.get_mut(self.start) {
             *slot = byte;
         }
