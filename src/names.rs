@@ -6,18 +6,30 @@
 //! slower), while costing the WebAssembly module a few hundred bytes per
 //! value type instead of a copy of the B-tree code for each.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// Values by name, sorted by name, names unique.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Names<V> {
     entries: Vec<(Arc<str>, V)>,
+    /// The first eight bytes of each name as a big-endian number: ordered
+    /// as the names are, and compared without reading the names.
+    prefixes: Vec<u64>,
 }
 
 impl<V> Default for Names<V> {
     fn default() -> Self {
-        Names { entries: Vec::new() }
+        Names { entries: Vec::new(), prefixes: Vec::new() }
     }
+}
+
+fn prefix(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    for (b, n) in bytes.iter_mut().zip(name.bytes()) {
+        *b = n;
+    }
+    u64::from_be_bytes(bytes)
 }
 
 /// The order that sorts `names`, the first of equal names first. One
@@ -50,21 +62,45 @@ pub(crate) fn sorted_by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &Arc<str>) -
 }
 
 impl<V> Names<V> {
-    fn position(&self, name: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| (**k).cmp(name))
+    /// Where `name` is. A short list is scanned for an equal name (a length
+    /// compare rejects most entries without reading them); a long one is
+    /// halved.
+    #[inline]
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.entries.len() <= 16 {
+            return self.entries.iter().position(|(k, _)| **k == *name);
+        }
+        let key = prefix(name);
+        let (mut low, mut high) = (0, self.prefixes.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let order = match self.prefixes.get(mid) {
+                Some(&p) if p != key => p.cmp(&key),
+                _ => self.entries.get(mid).map_or(Ordering::Greater, |(k, _)| (**k).cmp(name)),
+            };
+            match order {
+                Ordering::Less => low = mid + 1,
+                Ordering::Greater => high = mid,
+                Ordering::Equal => return Some(mid),
+            }
+        }
+        None
     }
 
+    #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<&V> {
         self.get_key_value(name).map(|(_, v)| v)
     }
 
+    #[inline]
     pub(crate) fn get_key_value(&self, name: &str) -> Option<(&Arc<str>, &V)> {
-        let i = self.position(name).ok()?;
+        let i = self.position(name)?;
         self.entries.get(i).map(|(k, v)| (k, v))
     }
 
+    #[inline]
     pub(crate) fn contains_key(&self, name: &str) -> bool {
-        self.position(name).is_ok()
+        self.position(name).is_some()
     }
 
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<str>> {
@@ -89,8 +125,10 @@ impl<V> FromIterator<(Arc<str>, V)> for Names<V> {
             let names: Vec<&str> = slots.iter().map(|s| s.as_ref().map_or("", |(k, _)| &**k)).collect();
             sorted_order(&names)
         };
-        let entries = order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
-        Names { entries }
+        let entries: Vec<(Arc<str>, V)> =
+            order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
+        let prefixes = entries.iter().map(|(k, _)| prefix(k)).collect();
+        Names { entries, prefixes }
     }
 }
 
@@ -107,6 +145,20 @@ impl<'a, V> IntoIterator for &'a Names<V> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn long_lists_are_searched_too() {
+        // Names sharing their first eight bytes, and names shorter than eight.
+        let long = |i: usize| format!("same.prefix.{i:03}");
+        let names: Names<usize> = (0..100).map(|i| (Arc::from(long(i)), i)).collect();
+        assert!((0..100).all(|i| names.get(&long(i)) == Some(&i)));
+        assert_eq!(names.get("same.prefix.100"), None);
+        assert_eq!(names.get("same.pre"), None);
+        let short: Names<usize> = (0..100).map(|i| (Arc::from(format!("n{i}")), i)).collect();
+        assert!((0..100).all(|i| short.get(&format!("n{i}")) == Some(&i)));
+        assert_eq!(short.get(""), None);
+        assert_eq!(short.get("n"), None);
+    }
 
     #[test]
     fn sorted_searchable_first_of_duplicates_kept() {
