@@ -62,15 +62,15 @@ pub(crate) fn sorted_by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &Arc<str>) -
 }
 
 impl<V> Names<V> {
-    /// Where `name` is. A short list is scanned for an equal name (a length
-    /// compare rejects most entries without reading them); a long one is
-    /// halved.
+    /// Where `name` is: a short list is scanned, a long one halved, both
+    /// on the prefixes first (most entries are told apart without reading
+    /// their names).
     #[inline]
     fn position(&self, name: &str) -> Option<usize> {
-        if self.entries.len() <= 16 {
-            return self.entries.iter().position(|(k, _)| **k == *name);
-        }
         let key = prefix(name);
+        if self.entries.len() <= 16 {
+            return self.prefixes.iter().zip(&self.entries).position(|(&p, (k, _))| p == key && **k == *name);
+        }
         let (mut low, mut high) = (0, self.prefixes.len());
         while low < high {
             let mid = low + (high - low) / 2;
