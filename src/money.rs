@@ -209,23 +209,27 @@ impl DecimalText {
         }
     }
 
+    /// Writes the last digit of `n` and drops it; writes the point once
+    /// `scale` digits are written. True when the point was just written.
+    fn digit(&mut self, n: &mut u64, scale: &mut u32) -> bool {
+        self.push(b'0' + (*n % 10) as u8);
+        *n /= 10;
+        if *scale == 0 {
+            return false;
+        }
+        *scale -= 1;
+        if *scale == 0 {
+            self.push(b'.');
+        }
+        *scale == 0
+    }
+
     /// Writes `n` right to left, with the point before the last `scale`
     /// digits (and leading zeros up to it).
     fn put_digits(&mut self, mut n: u64, mut scale: u32) {
-        loop {
-            if scale == 0 && n == 0 {
-                break;
-            }
-            self.push(b'0' + (n % 10) as u8);
-            n /= 10;
-            if scale > 0 {
-                scale -= 1;
-                if scale == 0 {
-                    self.push(b'.');
-                    if n == 0 {
-                        self.push(b'0');
-                    }
-                }
+        while scale > 0 || n > 0 {
+            if self.digit(&mut n, &mut scale) && n == 0 {
+                self.push(b'0');
             }
         }
     }
@@ -233,14 +237,7 @@ impl DecimalText {
     /// The low half of a long mantissa: exactly `width` digits.
     fn put_digits_padded(&mut self, mut n: u64, width: u32, mut scale: u32) {
         for _ in 0..width {
-            self.push(b'0' + (n % 10) as u8);
-            n /= 10;
-            if scale > 0 {
-                scale -= 1;
-                if scale == 0 {
-                    self.push(b'.');
-                }
-            }
+            self.digit(&mut n, &mut scale);
         }
     }
 
