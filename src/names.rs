@@ -172,4 +172,22 @@ mod tests {
         assert_eq!(names.iter().next_back().map(|(k, v)| (&**k, *v)), Some(("c", 3)));
         assert_eq!(Names::<u32>::default().keys().count(), 0);
     }
+
+    proptest::proptest! {
+        /// Lookups agree with a `BTreeMap` of the same entries, short lists
+        /// and long ones, names sharing their first eight bytes or not.
+        #[test]
+        fn lookups_agree_with_a_btree_map(
+            names in proptest::collection::vec("(same.pre|s|)[a-c]{0,3}", 0..40),
+            probes in proptest::collection::vec("(same.pre|s|)[a-c]{0,3}", 0..20),
+        ) {
+            let map: std::collections::BTreeMap<&str, usize> =
+                names.iter().enumerate().rev().map(|(i, n)| (n.as_str(), i)).collect();
+            let list: Names<usize> = names.iter().enumerate().map(|(i, n)| (Arc::from(n.as_str()), i)).collect();
+            proptest::prop_assert!(list.keys().map(|k| &**k).eq(map.keys().copied()));
+            for probe in names.iter().chain(&probes) {
+                proptest::prop_assert_eq!(list.get(probe), map.get(probe.as_str()));
+            }
+        }
+    }
 }
