@@ -114,15 +114,13 @@ impl<'a, 'i> Table<'a, 'i> {
 
 /// One of the words in `choices`, as its value.
 pub(crate) fn variant<T: Copy>(node: &Node<'_>, choices: &[(&str, T)]) -> Result<T> {
-    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+    let expected = || one_of(&choices.iter().map(|(n, _)| *n).collect::<Vec<_>>());
     let DeValue::String(word) = node.get_ref() else {
-        return Err(invalid(node, &one_of(&names)));
+        return Err(invalid(node, &expected()));
     };
     match choices.iter().find(|(n, _)| *n == word.as_ref()) {
         Some((_, value)) => Ok(*value),
-        None => {
-            Err(Shape { message: format!("unknown variant `{word}`, expected {}", one_of(&names)), span: node.span() })
-        }
+        None => Err(Shape { message: format!("unknown variant `{word}`, expected {}", expected()), span: node.span() }),
     }
 }
 
@@ -195,8 +193,8 @@ impl<T: Read> Read for Vec<T> {
     }
 }
 
-/// A table of names to values, as the tree holds it (sorted by name, no
-/// duplicates), names with their spans. A list rather than a map: documents
+/// A table of names to values in the tree's order (the parser has already
+/// refused duplicate keys), names with their spans. A list rather than a map: documents
 /// are walked, never searched, and every `BTreeMap` type would cost the
 /// WebAssembly module its own copy of the tree code.
 #[derive(Debug)]
