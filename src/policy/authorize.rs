@@ -48,16 +48,32 @@ impl Decision<'_> {
 
     /// One line for people: what was decided and by which rules.
     pub fn message(&self) -> String {
-        let quoted = |v: &[&str]| v.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
-        let mut m = match self.reason {
-            Reason::Allowed => format!("`{}` may `{}` (allowed by {})", self.role, self.action, quoted(&self.rules)),
-            Reason::DeniedByRule => {
-                format!("`{}` may not `{}` (denied by {})", self.role, self.action, quoted(&self.rules))
+        // Written piece by piece into one string: every decision that
+        // crosses to JavaScript carries this message.
+        fn quoted(m: &mut String, names: &[&str]) {
+            for (i, name) in names.iter().enumerate() {
+                m.push_str(if i == 0 { "`" } else { ", `" });
+                m.push_str(name);
+                m.push('`');
             }
-            Reason::NoRuleAllows => format!("`{}` may not `{}` (no rule allows it)", self.role, self.action),
-        };
+        }
+        let mut m = String::with_capacity(96);
+        m.push('`');
+        m.push_str(self.role);
+        m.push_str(if self.reason == Reason::Allowed { "` may `" } else { "` may not `" });
+        m.push_str(self.action);
+        m.push('`');
+        match self.reason {
+            Reason::Allowed | Reason::DeniedByRule => {
+                m.push_str(if self.reason == Reason::Allowed { " (allowed by " } else { " (denied by " });
+                quoted(&mut m, &self.rules);
+                m.push(')');
+            }
+            Reason::NoRuleAllows => m.push_str(" (no rule allows it)"),
+        }
         if !self.missing_attributes.is_empty() {
-            m.push_str(&format!("; missing from the context: {}", quoted(&self.missing_attributes)));
+            m.push_str("; missing from the context: ");
+            quoted(&mut m, &self.missing_attributes);
         }
         m
     }
