@@ -299,7 +299,7 @@ impl PolicySet {
     }
 
     fn known_plans(&self) -> Vec<String> {
-        self.plans.keys().map(|k| k.to_string()).collect()
+        self.plans.known()
     }
 
     fn upgrade_of(&self, plan: &Plan) -> Option<Upgrade<'_>> {

@@ -222,10 +222,6 @@ fn bounds(q: Quantity, item: usize, field: &'static str, whole: bool) -> Result<
     Ok((low, high))
 }
 
-fn known<V>(map: &Names<V>) -> Vec<String> {
-    map.keys().map(|k| k.to_string()).collect()
-}
-
 impl RateCard {
     /// Estimates a run against these tables.
     pub(crate) fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
@@ -243,7 +239,7 @@ impl RateCard {
         let mut lines = Vec::with_capacity(run.items.len() * 2 + 1);
         if let Some(name) = &run.tool {
             let tool = self.tools.get(name.as_str()).ok_or_else(|| {
-                Fail::new(EstimateError::UnknownTool { tool: name.clone(), known: known(&self.tools) })
+                Fail::new(EstimateError::UnknownTool { tool: name.clone(), known: self.tools.known() })
             })?;
             lines.push(Line {
                 item: None,
@@ -336,7 +332,7 @@ impl RateCard {
                 item,
                 model: m.model.clone(),
                 quality: quality.clone(),
-                known: known(&model.per_asset),
+                known: model.per_asset.known(),
             })
         })?;
         let size = choose(item, &model.name, "size", m.size.as_ref(), model.default_size.as_ref(), sizes)?;
@@ -346,7 +342,7 @@ impl RateCard {
                 model: m.model.clone(),
                 quality: quality.clone(),
                 size: size.clone(),
-                known: known(sizes),
+                known: sizes.known(),
             })
         })?;
         let (low, high) = bounds(m.count, item, "count", true)?;
@@ -381,7 +377,7 @@ impl RateCard {
                 item,
                 model: v.model.clone(),
                 resolution: resolution.clone(),
-                known: known(&model.per_second),
+                known: model.per_second.known(),
             })
         })?;
         let audio = match (v.audio, model.audio_per_second) {
@@ -421,7 +417,7 @@ impl RateCard {
 #[inline(always)]
 fn lookup<'m, V>(models: &'m Names<V>, item: usize, kind: &'static str, name: &str) -> Result<&'m V, Fail> {
     models.get(name).ok_or_else(|| {
-        Fail::new(EstimateError::UnknownModel { item, kind, model: name.to_string(), known: known(models) })
+        Fail::new(EstimateError::UnknownModel { item, kind, model: name.to_string(), known: models.known() })
     })
 }
 
@@ -447,6 +443,6 @@ fn choose<'a, V>(
     options: &Names<V>,
 ) -> Result<&'a String, Fail> {
     asked.or(default).ok_or_else(|| {
-        Fail::new(EstimateError::MissingChoice { item, model: model.to_string(), what, known: known(options) })
+        Fail::new(EstimateError::MissingChoice { item, model: model.to_string(), what, known: options.known() })
     })
 }

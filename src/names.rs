@@ -103,6 +103,11 @@ impl<V> Names<V> {
         self.position(name).is_some()
     }
 
+    /// Every name, in order: the "known: …" list of an error message.
+    pub(crate) fn known(&self) -> Vec<String> {
+        self.keys().map(|k| k.to_string()).collect()
+    }
+
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<str>> {
         self.entries.iter().map(|(k, _)| k)
     }

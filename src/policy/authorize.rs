@@ -139,10 +139,10 @@ pub(crate) fn eval(c: &Condition, ctx: &Context) -> Option<bool> {
 impl PolicySet {
     /// The id of a role, or an error listing the roles.
     pub(crate) fn role_id(&self, role: &str) -> Result<usize, AuthorizeError> {
-        self.role_ids.get(role).copied().ok_or_else(|| AuthorizeError::UnknownRole {
-            role: role.to_string(),
-            known: self.role_ids.keys().map(|k| k.to_string()).collect(),
-        })
+        self.role_ids
+            .get(role)
+            .copied()
+            .ok_or_else(|| AuthorizeError::UnknownRole { role: role.to_string(), known: self.role_ids.known() })
     }
 
     /// Checks the names of a request: role, action, context attributes.
@@ -150,13 +150,13 @@ impl PolicySet {
         let r = self.role_id(role)?;
         let a = *self.action_ids.get(action).ok_or_else(|| AuthorizeError::UnknownAction {
             action: action.to_string(),
-            known: self.action_ids.keys().map(|k| k.to_string()).collect(),
+            known: self.action_ids.known(),
         })?;
         for (attr, _) in ctx.iter() {
             if !self.attributes.contains_key(attr) {
                 return Err(AuthorizeError::UnknownAttribute {
                     attr: attr.to_string(),
-                    known: self.attributes.keys().map(|k| k.to_string()).collect(),
+                    known: self.attributes.known(),
                 });
             }
         }

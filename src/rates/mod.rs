@@ -366,7 +366,7 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
     let per_asset: Names<Names<Decimal>> = per_asset.into_iter().collect();
     if let Some(q) = &m.default_quality {
         if !per_asset.contains_key(q.get_ref()) {
-            let known = per_asset.keys().map(|k| k.to_string()).collect();
+            let known = per_asset.known();
             let kind = LoadProblemKind::UnknownDefault { what: "default_quality", value: q.get_ref().clone(), known };
             cx.report(kind, q.span());
             ok = false;
@@ -379,7 +379,7 @@ fn image_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::ImageDoc) -> Option<Im
             let kind = LoadProblemKind::DefaultSizeNotPriced {
                 size: s.get_ref().clone(),
                 quality: quality.to_string(),
-                known: sizes.keys().map(|k| k.to_string()).collect(),
+                known: sizes.known(),
             };
             cx.report(kind, s.span());
             ok = false;
@@ -413,7 +413,7 @@ fn video_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::VideoDoc) -> Option<Vi
     let per_second: Names<Decimal> = per_second.into_iter().collect();
     if let Some(r) = &m.default_resolution {
         if !per_second.contains_key(r.get_ref()) {
-            let known = per_second.keys().map(|k| k.to_string()).collect();
+            let known = per_second.known();
             let kind =
                 LoadProblemKind::UnknownDefault { what: "default_resolution", value: r.get_ref().clone(), known };
             cx.report(kind, r.span());
