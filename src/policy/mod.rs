@@ -196,7 +196,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     // Pass 1: every name, across files, so references may cross files.
     use crate::limits::{MAX_ACTIONS, MAX_INDEX_CELLS, MAX_LIST, MAX_ROLES, MAX_RULES};
     let mut set = PolicySet::default();
-    let (mut attributes, mut plans) = (Vec::new(), Vec::new());
+    let mut attributes = Vec::new();
     let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
@@ -253,6 +253,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     set.action_ids = set.actions.iter().enumerate().map(|(i, a)| (Arc::clone(&a.name), i)).collect();
 
     // Pass 2: inheritance, rules, plans.
+    let mut plans = Vec::new();
     let mut rule_ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
