@@ -173,7 +173,9 @@ impl DecimalText {
             text.start = 47;
             return text;
         }
-        while scale > 0 && digits % 10 == 0 && u64::try_from(digits).is_err() {
+        // (The 64-bit test first: `digits % 10` is a call to 128-bit division
+        // in WebAssembly.)
+        while scale > 0 && u64::try_from(digits).is_err() && digits % 10 == 0 {
             digits /= 10;
             scale -= 1;
         }

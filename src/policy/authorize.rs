@@ -89,7 +89,9 @@ impl Serialize for Decision<'_> {
         st.serialize_field("rules", &self.rules)?;
         st.serialize_field("reason", &self.reason)?;
         st.serialize_field("message", &self.message())?;
-        if !self.missing_attributes.is_empty() {
+        if self.missing_attributes.is_empty() {
+            st.skip_field("missingAttributes")?;
+        } else {
             st.serialize_field("missingAttributes", &self.missing_attributes)?;
         }
         st.end()

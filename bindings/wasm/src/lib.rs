@@ -4,14 +4,19 @@
 //! decimals as strings. Errors are thrown as `Error`s carrying `code`, and
 //! for file errors `file`, `line`, `column`.
 //!
-//! Both ways the boundary is JSON text: `JSON.stringify(request)` read by
-//! the engine's own parser, and the engine's JSON turned into objects by
-//! `JSON.parse`. serde-wasm-bindgen was tried first and dropped: it skips
-//! unknown fields (a typo would be silently ignored) and reads `5` as `5.0`,
-//! so answers differed from the native ones; per call it was no faster.
+//! Both ways the boundary is JSON text. Requests: `JSON.stringify(request)`
+//! read by the engine's own parser. serde-wasm-bindgen was tried first and
+//! dropped: it skips unknown fields (a typo would be silently ignored) and
+//! reads `5` as `5.0`, so answers differed from the native ones; per call it
+//! was no faster. Answers: the per-call ones as positional JSON (structs as
+//! arrays, see `answer`) that `js/answers.js` turns into the keyed objects
+//! (a quarter to a half of what `JSON.parse` of the keyed text costs); the
+//! reference sheets and error problems as the keyed JSON, via `JSON.parse`.
 //!
 //! Every request and answer type, and its JSON, lives in the engine; this
 //! crate only converts values at the boundary.
+
+mod answer;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -42,7 +47,7 @@ fn error(info: &ErrorInfo) -> JsValue {
         set("help", JsValue::from_str(help));
     }
     if !info.problems.is_empty() {
-        if let Ok(problems) = serde_json::to_string(&info.problems) {
+        if let Ok(problems) = answer::keyed(&info.problems) {
             if let Ok(value) = js_sys::JSON::parse(&problems) {
                 set("problems", value);
             }
@@ -51,12 +56,31 @@ fn error(info: &ErrorInfo) -> JsValue {
     e.into()
 }
 
-/// Answers cross as JSON text turned into objects by the engine's JSON
-/// serializer and `JSON.parse`: one boundary crossing instead of one per
-/// field, and the very bytes the native interfaces write.
+/// The reference sheets cross as JSON text turned into objects by
+/// `JSON.parse`: one boundary crossing instead of one per field, and the
+/// very bytes the native interfaces write.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(value).map_err(|e| error(&ErrorInfo::new("internal", e.to_string())))?;
+    let text = answer::keyed(value).map_err(internal)?;
     js_sys::JSON::parse(&text)
+}
+
+fn internal(e: answer::Error) -> JsValue {
+    error(&ErrorInfo::new("internal", e.to_string()))
+}
+
+// The per-call answers cross in their positional JSON and become objects in
+// `js/answers.js` (see `answer`).
+#[wasm_bindgen(module = "/js/answers.js")]
+extern "C" {
+    fn estimate(positional: &str) -> JsValue;
+    fn decision(positional: &str) -> JsValue;
+    #[wasm_bindgen(js_name = limitCheck)]
+    fn limit_check(positional: &str) -> JsValue;
+    fn quote(positional: &str) -> JsValue;
+    #[wasm_bindgen(js_name = topUp)]
+    fn top_up(positional: &str) -> JsValue;
+    #[wasm_bindgen(js_name = billingView)]
+    fn billing_view(positional: &str) -> JsValue;
 }
 
 /// Reads a request through its JSON text, exactly as the native interfaces
@@ -70,17 +94,19 @@ fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
     tollgate::parse_request(&text).map_err(|e| error(&e))
 }
 
-/// Answers (or throws) in one step: `f` gets the parsed request.
+/// Answers (or throws) in one step: `f` gets the parsed request, `build`
+/// turns the positional JSON of its answer into the answer object.
 fn call<R: DeserializeOwned, T: Serialize, E>(
     request: JsValue,
     f: impl FnOnce(R) -> Result<T, E>,
+    build: fn(&str) -> JsValue,
 ) -> Result<JsValue, JsValue>
 where
     for<'a> ErrorInfo: From<&'a E>,
 {
     let request = from_js::<R>(request)?;
     match f(request) {
-        Ok(answer) => to_js(&answer),
+        Ok(answer) => Ok(build(&answer::positional(&answer).map_err(internal)?)),
         Err(e) => Err(error(&ErrorInfo::from(&e))),
     }
 }
@@ -111,35 +137,35 @@ impl Engine {
 
     /// What a run will cost: `{ratesVersion, lines, total, charged}`.
     pub fn estimate(&self, run: JsValue) -> Result<JsValue, JsValue> {
-        call(run, |r: Run| self.inner.estimate(&r))
+        call(run, |r: Run| self.inner.estimate(&r), estimate)
     }
 
     /// `{role, action, context?}` → `{decision, rules, reason, message}`.
     pub fn authorize(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        call(request, |r: AuthorizeRequest| self.inner.authorize(&r.role, &r.action, &r.context))
+        call(request, |r: AuthorizeRequest| self.inner.authorize(&r.role, &r.action, &r.context), decision)
     }
 
     /// `{org, limit, adding?}` → `{allowed, limit, plan, current, max, remaining, upgrade?}`.
     #[wasm_bindgen(js_name = checkLimit)]
     pub fn check_limit(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        call(request, |r: LimitRequest| self.inner.check_limit(&r.org, &r.limit, r.adding))
+        call(request, |r: LimitRequest| self.inner.check_limit(&r.org, &r.limit, r.adding), limit_check)
     }
 
     /// The pre-checkout quote: `{role, org, run, context?}` → `{verdict, estimate, reasons, topUp?}`.
     pub fn quote(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        call(request, |r: QuoteRequest| self.inner.quote(&r))
+        call(request, |r: QuoteRequest| self.inner.quote(&r), quote)
     }
 
     /// `{org, credits}` → `{blocks, credits, price}`.
     #[wasm_bindgen(js_name = quoteTopUp)]
     pub fn quote_top_up(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        call(request, |r: TopUpRequest| self.inner.quote_top_up(&r.org, r.credits))
+        call(request, |r: TopUpRequest| self.inner.quote_top_up(&r.org, r.credits), top_up)
     }
 
     /// `{role, org}` → what the role may see and do on the billing page.
     #[wasm_bindgen(js_name = visibleBilling)]
     pub fn visible_billing(&self, request: JsValue) -> Result<JsValue, JsValue> {
-        call(request, |r: BillingRequest| self.inner.visible_billing(&r.role, &r.org))
+        call(request, |r: BillingRequest| self.inner.visible_billing(&r.role, &r.org), billing_view)
     }
 
     /// Every rate, as the reference tables.
