@@ -8,15 +8,16 @@
 //! read by the engine's own parser. serde-wasm-bindgen was tried first and
 //! dropped: it skips unknown fields (a typo would be silently ignored) and
 //! reads `5` as `5.0`, so answers differed from the native ones; per call it
-//! was no faster. Answers: the per-call ones as positional JSON (structs as
-//! arrays, see `answer`) that `js/answers.js` turns into the keyed objects
-//! (a quarter to a half of what `JSON.parse` of the keyed text costs); the
-//! reference sheets and error problems as the keyed JSON, via `JSON.parse`.
+//! was no faster. Answers: the per-call ones as a tape of their values (see
+//! `tape`) that `js/boundary.js` turns into the keyed objects (a quarter of
+//! what `JSON.parse` of the keyed text costs); the reference sheets and
+//! error problems as the keyed JSON (`json`), via `JSON.parse`.
 //!
 //! Every request and answer type, and its JSON, lives in the engine; this
 //! crate only converts values at the boundary.
 
-mod answer;
+mod json;
+mod tape;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -47,7 +48,7 @@ fn error(info: &ErrorInfo) -> JsValue {
         set("help", JsValue::from_str(help));
     }
     if !info.problems.is_empty() {
-        if let Ok(problems) = answer::keyed(&info.problems) {
+        if let Ok(problems) = json::keyed(&info.problems) {
             if let Ok(value) = js_sys::JSON::parse(&problems) {
                 set("problems", value);
             }
@@ -60,42 +61,44 @@ fn error(info: &ErrorInfo) -> JsValue {
 /// `JSON.parse`: one boundary crossing instead of one per field, and the
 /// very bytes the native interfaces write.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text = answer::keyed(value).map_err(internal)?;
+    let text = json::keyed(value).map_err(internal)?;
     js_sys::JSON::parse(&text)
 }
 
-fn internal(e: answer::Error) -> JsValue {
+fn internal(e: json::Error) -> JsValue {
     error(&ErrorInfo::new("internal", e.to_string()))
 }
 
-// The per-call answers cross in their positional JSON and become objects in
-// `js/answers.js` (see `answer`).
-#[wasm_bindgen(module = "/js/answers.js")]
+// The JavaScript half of the boundary: requests to JSON text, and the tapes
+// of the per-call answers (see `tape`) to objects.
+#[wasm_bindgen(module = "/js/boundary.js")]
 extern "C" {
-    fn estimate(positional: &str) -> JsValue;
-    fn decision(positional: &str) -> JsValue;
+    /// `JSON.stringify(value)`, or `undefined` where it throws or gives no
+    /// text (a cycle, a BigInt, `undefined`, a function).
+    #[wasm_bindgen(js_name = requestText)]
+    fn request_text(value: &JsValue) -> Option<String>;
+    fn estimate(tape: &str) -> JsValue;
+    fn decision(tape: &str) -> JsValue;
     #[wasm_bindgen(js_name = limitCheck)]
-    fn limit_check(positional: &str) -> JsValue;
-    fn quote(positional: &str) -> JsValue;
+    fn limit_check(tape: &str) -> JsValue;
+    fn quote(tape: &str) -> JsValue;
     #[wasm_bindgen(js_name = topUp)]
-    fn top_up(positional: &str) -> JsValue;
+    fn top_up(tape: &str) -> JsValue;
     #[wasm_bindgen(js_name = billingView)]
-    fn billing_view(positional: &str) -> JsValue;
+    fn billing_view(tape: &str) -> JsValue;
 }
 
 /// Reads a request through its JSON text, exactly as the native interfaces
 /// read JSON: unknown fields are errors (serde-wasm-bindgen would skip
 /// them) and numbers keep their JSON form.
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
-    let text = js_sys::JSON::stringify(&value)
-        .ok()
-        .and_then(|s| s.as_string())
+    let text = request_text(&value)
         .ok_or_else(|| error(&ErrorInfo::bad_request("the request must be a plain object that JSON can represent")))?;
     tollgate::parse_request(&text).map_err(|e| error(&e))
 }
 
 /// Answers (or throws) in one step: `f` gets the parsed request, `build`
-/// turns the positional JSON of its answer into the answer object.
+/// turns the tape of its answer into the answer object.
 fn call<R: DeserializeOwned, T: Serialize, E>(
     request: JsValue,
     f: impl FnOnce(R) -> Result<T, E>,
@@ -106,7 +109,7 @@ where
 {
     let request = from_js::<R>(request)?;
     match f(request) {
-        Ok(answer) => Ok(build(&answer::positional(&answer).map_err(internal)?)),
+        Ok(answer) => Ok(build(&tape::for_js(&answer).map_err(internal)?)),
         Err(e) => Err(error(&ErrorInfo::from(&e))),
     }
 }

@@ -1,20 +1,9 @@
-//! The JSON text of answers, as it crosses to JavaScript, in two shapes:
-//!
-//! - **keyed**: the very bytes `serde_json::to_string` writes (tested
-//!   against it below), for the reference sheets and error problems, which
-//!   JavaScript reads with `JSON.parse`;
-//! - **positional**: every struct as an array of its field values in
-//!   declaration order, `null` where a field is skipped (maps stay objects),
-//!   for the per-call answers, which `js/answers.js` turns into the keyed
-//!   objects with one literal per type. `JSON.parse` of the keyed text is
-//!   most of what a call costs from JavaScript (1.9 µs of an estimate's
-//!   answer in Node 20, against 0.7 µs for the positional text and its
-//!   literals), because every key is read and every object grown key by
-//!   key.
-//!
-//! One serializer, so the module carries one instantiation of each answer
-//! type's derived `Serialize` (and none of serde_json's writer). Floats are
-//! refused: no answer has one, and writing them would need a float printer.
+//! The keyed JSON text of the reference sheets and error problems: the
+//! very bytes `serde_json::to_string` writes (tested against it below),
+//! for `JSON.parse` in JavaScript. The module's one JSON writer, so it
+//! carries none of serde_json's. Floats are refused: no answer has one, and
+//! writing them would need a float printer. (Per-call answers cross as a
+//! tape instead: `crate::tape`.)
 
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Write as _};
@@ -38,25 +27,15 @@ impl ser::Error for Error {
     }
 }
 
-/// Keyed JSON text of `value`: what `serde_json::to_string` writes.
+/// The JSON text of `value`: what `serde_json::to_string` writes.
 pub(crate) fn keyed<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
-    write(value, false)
-}
-
-/// Positional JSON text of `value`: structs as arrays of field values.
-pub(crate) fn positional<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
-    write(value, true)
-}
-
-fn write<T: Serialize + ?Sized>(value: &T, positional: bool) -> Result<String, Error> {
-    let mut w = Writer { out: String::with_capacity(256), positional };
+    let mut w = Writer { out: String::with_capacity(256) };
     value.serialize(&mut w)?;
     Ok(w.out)
 }
 
 struct Writer {
     out: String,
-    positional: bool,
 }
 
 impl Writer {
@@ -261,8 +240,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(self.open('{'))
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Error> {
-        let bracket = if self.positional { '[' } else { '{' };
-        Ok(self.open(bracket))
+        Ok(self.open('{'))
     }
     fn serialize_struct_variant(
         self,
@@ -301,25 +279,17 @@ impl Compound<'_> {
         value.serialize(&mut *self.w)
     }
 
-    /// A struct field: `"key":value`, or in the positional shape the value
-    /// alone.
+    /// A struct field: `"key":value`.
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Error> {
         self.comma();
-        if !self.w.positional {
-            self.w.string(key);
-            self.w.out.push(':');
-        }
+        self.w.string(key);
+        self.w.out.push(':');
         value.serialize(&mut *self.w)
     }
 
     fn close(self, bracket: char) -> Result<(), Error> {
         self.w.out.push(bracket);
         Ok(())
-    }
-
-    fn close_struct(self) -> Result<(), Error> {
-        let bracket = if self.w.positional { ']' } else { '}' };
-        self.close(bracket)
     }
 }
 
@@ -391,17 +361,8 @@ impl ser::SerializeStruct for Compound<'_> {
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         self.field(key, value)
     }
-    /// serde_json writes nothing for a skipped field; the positional shape
-    /// keeps its place with `null`.
-    fn skip_field(&mut self, _: &'static str) -> Result<(), Error> {
-        if self.w.positional {
-            self.comma();
-            self.w.out.push_str("null");
-        }
-        Ok(())
-    }
     fn end(self) -> Result<(), Error> {
-        self.close_struct()
+        self.close('}')
     }
 }
 
@@ -411,11 +372,8 @@ impl ser::SerializeStructVariant for Compound<'_> {
     fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         self.field(key, value)
     }
-    fn skip_field(&mut self, key: &'static str) -> Result<(), Error> {
-        ser::SerializeStruct::skip_field(self, key)
-    }
     fn end(self) -> Result<(), Error> {
-        self.w.out.push(if self.w.positional { ']' } else { '}' });
+        self.w.out.push('}');
         self.close('}')
     }
 }
@@ -545,159 +503,18 @@ impl ser::Serializer for KeySerializer<'_> {
     }
 }
 
-// Natively: `cargo test -p tollgate-wasm`.
+// Natively: `cargo test -p tollgate-wasm` (the keyed text of every golden
+// vector's answer is checked in `crate::tape`'s tests).
 #[cfg(all(test, not(target_arch = "wasm32")))]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod tests {
-    use super::{keyed, positional};
+    use super::keyed;
     use proptest::prelude::*;
     use serde::Serialize;
-    use serde_json::Value;
     use std::collections::BTreeMap;
-    use tollgate::{
-        AuthorizeRequest, BillingRequest, Engine, LimitRequest, QuoteRequest, Run, SourceTexts, Sources, TopUpRequest,
-    };
-
-    include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
-
-    /// Both shapes of one answer, checked: the keyed one is serde_json's
-    /// text; the positional one holds the same values in the same order,
-    /// structs as arrays (skipped fields as `null`).
-    fn both<T: Serialize>(name: &str, answer: &T) -> usize {
-        let text = keyed(answer).unwrap();
-        assert_eq!(text, serde_json::to_string(answer).unwrap(), "{name}: keyed text differs from serde_json");
-        let places: Json = serde_json::from_str(&positional(answer).unwrap()).unwrap();
-        let fields: Json = serde_json::from_str(&text).unwrap();
-        assert!(fields.held_by(&places), "{name}: positional {places:?} does not hold {fields:?}");
-        1
-    }
-
-    /// JSON with objects' keys in their written order.
-    #[derive(Debug)]
-    enum Json {
-        Object(Vec<(String, Json)>),
-        Array(Vec<Json>),
-        Scalar(Value),
-    }
-
-    impl Json {
-        fn is_null(&self) -> bool {
-            matches!(self, Json::Scalar(Value::Null))
-        }
-
-        /// Whether the positional value holds this keyed one: a struct's
-        /// object as an array of its values in order, with `null` in the
-        /// places of skipped fields; maps (which only the shape tells from
-        /// structs) as the same object.
-        fn held_by(&self, positional: &Json) -> bool {
-            match (self, positional) {
-                (Json::Object(k), Json::Array(p)) => {
-                    let mut places = p.iter();
-                    k.iter().all(|(_, v)| {
-                        places.by_ref().find(|p| !p.is_null() || v.is_null()).is_some_and(|p| v.held_by(p))
-                    }) && places.all(Json::is_null)
-                }
-                (Json::Object(k), Json::Object(p)) => {
-                    k.len() == p.len() && k.iter().zip(p).all(|((a, x), (b, y))| a == b && x.held_by(y))
-                }
-                (Json::Array(k), Json::Array(p)) => k.len() == p.len() && k.iter().zip(p).all(|(x, y)| x.held_by(y)),
-                (Json::Scalar(k), Json::Scalar(p)) => k == p,
-                _ => false,
-            }
-        }
-    }
-
-    impl<'de> serde::Deserialize<'de> for Json {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> serde::de::Visitor<'de> for V {
-                type Value = Json;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("JSON")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Json, A::Error> {
-                    let mut fields = Vec::new();
-                    while let Some(entry) = m.next_entry()? {
-                        fields.push(entry);
-                    }
-                    Ok(Json::Object(fields))
-                }
-                fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Json, A::Error> {
-                    let mut items = Vec::new();
-                    while let Some(item) = s.next_element()? {
-                        items.push(item);
-                    }
-                    Ok(Json::Array(items))
-                }
-                fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
-                    Ok(Json::Scalar(v.into()))
-                }
-                fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
-                    Ok(Json::Scalar(v.into()))
-                }
-                fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
-                    Ok(Json::Scalar(v.into()))
-                }
-                fn visit_str<E>(self, v: &str) -> Result<Json, E> {
-                    Ok(Json::Scalar(v.into()))
-                }
-                fn visit_unit<E>(self) -> Result<Json, E> {
-                    Ok(Json::Scalar(Value::Null))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    fn parse<T: serde::de::DeserializeOwned>(input: &Value) -> Option<T> {
-        tollgate::parse_request(&input.to_string()).ok()
-    }
-
-    /// Every answer of every golden vector, and both reference sheets.
-    #[test]
-    fn every_vector_answer_in_both_shapes() {
-        let mut checked = 0;
-        for (name, input, _) in VECTORS {
-            let vector: Value = serde_json::from_str(input).unwrap();
-            let engine = match vector.get("sources") {
-                Some(s) => match parse::<SourceTexts>(s).map(|t| Engine::from_sources(Sources::from(&t))) {
-                    Some(Ok(engine)) => engine,
-                    Some(Err(e)) => {
-                        checked += both(name, &tollgate::ErrorInfo::from(&e).problems);
-                        continue;
-                    }
-                    None => continue,
-                },
-                None => Engine::embedded().unwrap(),
-            };
-            let input = &vector["input"];
-            checked += match vector["op"].as_str().unwrap() {
-                "estimate" => parse::<Run>(input).and_then(|r| engine.estimate(&r).ok()).map_or(0, |a| both(name, &a)),
-                "authorize" => parse::<AuthorizeRequest>(input)
-                    .and_then(|r| engine.authorize(&r.role, &r.action, &r.context).ok())
-                    .map_or(0, |a| both(name, &a)),
-                "checkLimit" => parse::<LimitRequest>(input)
-                    .and_then(|r| engine.check_limit(&r.org, &r.limit, r.adding).ok())
-                    .map_or(0, |a| both(name, &a)),
-                "quoteTopUp" => parse::<TopUpRequest>(input)
-                    .and_then(|r| engine.quote_top_up(&r.org, r.credits).ok())
-                    .map_or(0, |a| both(name, &a)),
-                "quote" => {
-                    parse::<QuoteRequest>(input).and_then(|r| engine.quote(&r).ok()).map_or(0, |a| both(name, &a))
-                }
-                "visibleBilling" => parse::<BillingRequest>(input)
-                    .and_then(|r| engine.visible_billing(&r.role, &r.org).ok())
-                    .map_or(0, |a| both(name, &a)),
-                "rateSheet" => both(name, &engine.rate_sheet()),
-                "policySheet" => both(name, &engine.policy_sheet()),
-                other => panic!("{name}: unknown op `{other}`"),
-            };
-        }
-        assert!(checked >= 40, "only {checked} answers checked");
-    }
 
     #[test]
-    fn positional_shape_of_a_struct() {
+    fn a_struct_with_skipped_and_null_fields() {
         #[derive(Serialize)]
         struct S {
             a: u32,
@@ -707,14 +524,13 @@ mod tests {
             m: BTreeMap<&'static str, i8>,
         }
         let s = S { a: 1, b: None, c: None, m: BTreeMap::from([("k", -1)]) };
-        assert_eq!(positional(&s).unwrap(), r#"[1,null,null,{"k":-1}]"#);
         assert_eq!(keyed(&s).unwrap(), r#"{"a":1,"c":null,"m":{"k":-1}}"#);
     }
 
     #[test]
     fn floats_and_non_string_keys_are_refused() {
         assert!(keyed(&1.5_f64).is_err());
-        assert!(positional(&[0.5_f32]).is_err());
+        assert!(keyed(&[0.5_f32]).is_err());
         assert!(keyed(&BTreeMap::from([((1, 2), 3)])).is_err());
     }
 
@@ -728,7 +544,6 @@ mod tests {
         ) {
             let value = (&strings, &texts, &numbers, ());
             prop_assert_eq!(keyed(&value).unwrap(), serde_json::to_string(&value).unwrap());
-            prop_assert_eq!(positional(&value).unwrap(), serde_json::to_string(&value).unwrap());
         }
     }
 }

@@ -1,0 +1,158 @@
+// The JavaScript half of the module's boundary (bindings/wasm/src/lib.rs).
+//
+// Requests cross as their JSON text, read by the engine's own parser.
+//
+// The answers of the per-call methods are read from their tapes
+// (bindings/wasm/src/tape.rs): the answer's values in the order the Rust
+// type serializes them, each after a NUL; U+0001 for a missing value; a
+// list's or map's length before its elements. One object literal per type,
+// keys in the Rust order, so `JSON.stringify` of what these return is byte
+// for byte the native crate's JSON (the golden vectors check it under
+// Node.js and in Chromium). `JSON.parse` of the keyed JSON did the same job
+// at four times the cost.
+//
+// When a Rust answer type gains, loses or reorders a field, its reader here
+// changes with it; the vectors fail until it does.
+
+/** `JSON.stringify(value)`, or `undefined` when it throws (a cycle, a
+ *  BigInt) or gives no text (`undefined`, a function): the module then
+ *  throws its own `bad_request`. */
+export function requestText(value) {
+  try {
+    const text = JSON.stringify(value);
+    return typeof text === "string" ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tape being read, and the place of the next token. */
+let t = [];
+let i = 0;
+const NULL = "\u0001";
+
+const str = () => t[i++];
+const num = () => +t[i++];
+const bool = () => t[i++] === "1";
+/** A value that may be missing: `null` if it is. */
+const nullable = (read) => (t[i] === NULL ? (i++, null) : read());
+
+function list(read) {
+  const n = +t[i++];
+  const a = new Array(n);
+  for (let k = 0; k < n; k++) a[k] = read();
+  return a;
+}
+
+/** A map: keys as they come (as `JSON.parse` would set them). */
+function map(read) {
+  const n = +t[i++];
+  const o = {};
+  for (let k = 0; k < n; k++) {
+    const key = t[i++];
+    if (key === "__proto__") Object.defineProperty(o, key, { value: read(), enumerable: true, writable: true, configurable: true });
+    else o[key] = read();
+  }
+  return o;
+}
+
+/** Sets `o[key]` unless the field was skipped (U+0001 in its place). */
+function opt(o, key, read) {
+  if (t[i] === NULL) i++;
+  else o[key] = read();
+}
+
+const bounds = () => ({ low: t[i++], high: t[i++] });
+
+const line = () => ({
+  item: nullable(num),
+  kind: t[i++],
+  model: t[i++],
+  component: t[i++],
+  quantity: bounds(),
+  unit: t[i++],
+  rate: bounds(),
+  low: t[i++],
+  high: t[i++],
+});
+
+const estimateOf = () => ({ ratesVersion: t[i++], lines: list(line), total: bounds(), charged: bounds() });
+
+const upgrade = () => ({ plan: t[i++], label: t[i++] });
+
+const topUpOf = () => ({ blocks: num(), credits: t[i++], price: { amount: t[i++], currency: t[i++] } });
+
+function denial() {
+  const o = { code: t[i++], message: t[i++], billingLink: t[i++] };
+  opt(o, "rules", () => list(str));
+  opt(o, "upgrade", upgrade);
+  opt(o, "topUp", topUpOf);
+  return o;
+}
+
+function decisionOf() {
+  const o = { decision: t[i++], rules: list(str), reason: t[i++], message: t[i++] };
+  opt(o, "missingAttributes", () => list(str));
+  return o;
+}
+
+function limitCheckOf() {
+  const o = { allowed: bool(), limit: t[i++], plan: t[i++], current: t[i++], adding: t[i++], max: t[i++], remaining: t[i++] };
+  opt(o, "upgrade", upgrade);
+  opt(o, "reason", denial);
+  return o;
+}
+
+function quoteOf() {
+  const o = { verdict: t[i++], estimate: estimateOf(), reasons: list(denial) };
+  opt(o, "topUp", topUpOf);
+  return o;
+}
+
+const pool = () => ({ id: t[i++], allocated: t[i++], spent: t[i++], remaining: t[i++], tools: list(str) });
+
+function limitView() {
+  const o = { limit: t[i++] };
+  opt(o, "current", str);
+  o.max = t[i++];
+  return o;
+}
+
+function billingViewOf() {
+  const o = {
+    role: t[i++],
+    plan: upgrade(),
+    billingLink: t[i++],
+    can: map(bool),
+    buttons: { addCredits: bool(), manageBilling: bool(), upgrade: bool() },
+  };
+  opt(o, "balance", str);
+  opt(o, "pools", () => list(pool));
+  opt(o, "spend", () => ({ monthlyCap: t[i++], spentThisMonth: t[i++], remaining: t[i++] }));
+  opt(o, "limits", () => list(limitView));
+  return o;
+}
+
+/** Reads one answer: a tape starts with NUL; anything else is the keyed
+ *  JSON the engine sends when some text cannot be a token. */
+function read(text, answer) {
+  if (text.charCodeAt(0) !== 0) return JSON.parse(text);
+  t = text.split("\0");
+  i = 1;
+  const value = answer();
+  t = [];
+  return value;
+}
+
+/** `Engine.estimate`. */
+export const estimate = (text) => read(text, estimateOf);
+/** `Engine.authorize`. */
+export const decision = (text) => read(text, decisionOf);
+/** `Engine.checkLimit`. */
+export const limitCheck = (text) => read(text, limitCheckOf);
+/** `Engine.quote`. */
+export const quote = (text) => read(text, quoteOf);
+/** `Engine.quoteTopUp`. */
+export const topUp = (text) => read(text, topUpOf);
+/** `Engine.visibleBilling`. */
+export const billingView = (text) => read(text, billingViewOf);
