@@ -21,6 +21,7 @@ mod tape;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::{Cell, RefCell};
 use tollgate::{
     AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, QuoteRequest, Run, SourceTexts, Sources, TopUpRequest,
 };
@@ -73,10 +74,18 @@ fn internal(e: json::Error) -> JsValue {
 // of the per-call answers (see `tape`) to objects.
 #[wasm_bindgen(module = "/js/boundary.js")]
 extern "C" {
-    /// `JSON.stringify(value)`, or `undefined` where it throws or gives no
-    /// text (a cycle, a BigInt, `undefined`, a function).
-    #[wasm_bindgen(js_name = requestText)]
-    fn request_text(value: &JsValue) -> Option<String>;
+    /// Hands over the module's memory, once, for `requestInto`.
+    #[wasm_bindgen(js_name = useMemory)]
+    fn use_memory(memory: &JsValue);
+    /// `JSON.stringify(value)` as UTF-8 into the `cap` bytes at `ptr`: the
+    /// number of bytes written; -1 if it throws or gives no text (a cycle, a
+    /// BigInt, `undefined`); `-2 - n` if it needs `n` bytes and more than
+    /// `cap`, which `takePending` then writes.
+    #[wasm_bindgen(js_name = requestInto)]
+    fn request_into(value: &JsValue, ptr: u32, cap: u32) -> i32;
+    /// Writes the text `requestInto` had no room for at `ptr`.
+    #[wasm_bindgen(js_name = takePending)]
+    fn take_pending(ptr: u32);
     fn estimate(tape: &str) -> JsValue;
     fn decision(tape: &str) -> JsValue;
     #[wasm_bindgen(js_name = limitCheck)]
@@ -88,13 +97,54 @@ extern "C" {
     fn billing_view(tape: &str) -> JsValue;
 }
 
+thread_local! {
+    /// Where `boundary.js` writes a request's JSON text: kept between calls
+    /// (up to `SCRATCH_KEPT` bytes), so reading a request allocates nothing.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; 4096]);
+    /// Whether `boundary.js` has been handed the module's memory.
+    static MEMORY_GIVEN: Cell<bool> = const { Cell::new(false) };
+}
+
+const SCRATCH_KEPT: usize = 64 * 1024;
+
 /// Reads a request through its JSON text, exactly as the native interfaces
 /// read JSON: unknown fields are errors (serde-wasm-bindgen would skip
 /// them) and numbers keep their JSON form.
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
-    let text = request_text(&value)
-        .ok_or_else(|| error(&ErrorInfo::bad_request("the request must be a plain object that JSON can represent")))?;
-    tollgate::parse_request(&text).map_err(|e| error(&e))
+    if !MEMORY_GIVEN.get() {
+        use_memory(&wasm_bindgen::memory());
+        MEMORY_GIVEN.set(true);
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            let read = read_request(&value, &mut buf);
+            if buf.len() > SCRATCH_KEPT {
+                buf.truncate(SCRATCH_KEPT);
+                buf.shrink_to_fit();
+            }
+            read
+        }
+        // A request whose `toJSON` calls the engine: the inner call gets a
+        // buffer of its own.
+        Err(_) => read_request(&value, &mut vec![0; 4096]),
+    })
+}
+
+/// The request's JSON text written into `buf` (grown to fit) by
+/// `boundary.js`, then parsed.
+fn read_request<T: DeserializeOwned>(value: &JsValue, buf: &mut Vec<u8>) -> Result<T, JsValue> {
+    let unreadable = || error(&ErrorInfo::bad_request("the request must be a plain object that JSON can represent"));
+    let len = match request_into(value, buf.as_mut_ptr() as u32, buf.len() as u32) {
+        -1 => return Err(unreadable()),
+        n if n >= 0 => n.unsigned_abs() as usize,
+        n => {
+            buf.resize(n.saturating_add(2).unsigned_abs() as usize, 0);
+            take_pending(buf.as_mut_ptr() as u32);
+            buf.len()
+        }
+    };
+    let text = buf.get(..len).and_then(|b| std::str::from_utf8(b).ok()).ok_or_else(unreadable)?;
+    tollgate::parse_request(text).map_err(|e| error(&e))
 }
 
 /// Answers (or throws) in one step: `f` gets the parsed request, `build`

@@ -54,8 +54,26 @@ test("bad input throws an Error with a code, and the same engine keeps answering
   for (const [input, code] of cases) {
     assert.throws(() => engine.estimate(input), (e) => e instanceof Error && e.code === code && e.message.length > 0, String(code));
   }
-  // A large valid run still answers.
+  // A large valid run still answers (its text is written in a second step:
+  // it does not fit the module's request buffer).
   assert.equal(engine.estimate(huge).lines.length, 2000);
+  // Text beyond ASCII arrives intact, also when it outgrows the buffer.
+  for (const model of ["gpt-4o ☕ 🚀", "東".repeat(3000)]) {
+    assert.throws(
+      () => engine.estimate({ items: [{ kind: "text", model, inputTokens: 1 }] }),
+      (e) => e.code === "unknown_model" && e.message.includes(model),
+    );
+  }
+  // Over the request size limit (1 MiB).
+  assert.throws(
+    () => engine.estimate({ items: [{ kind: "text", model: "m".repeat(1 << 20), inputTokens: 1 }] }),
+    (e) => e.code === "too_large",
+  );
+  // A request whose toJSON calls the engine: both calls answer.
+  let inner;
+  const reentrant = { toJSON: () => ((inner = engine.estimate(run)), run) };
+  assert.equal(JSON.stringify(engine.estimate(reentrant)), before);
+  assert.equal(JSON.stringify(inner), before);
   for (const method of ["authorize", "checkLimit", "quote", "quoteTopUp", "visibleBilling"]) {
     assert.throws(() => engine[method]({}), (e) => e.code === "bad_request", method);
   }
