@@ -2,23 +2,31 @@
 //! amounts rounded per the card.
 
 use crate::error::{EstimateError, QuantityProblem};
-use crate::money::serialize_decimal;
+use crate::money::DecimalText;
 use crate::names::Names;
 use crate::rates::{RateCard, TextModel};
 use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 use rust_decimal::Decimal;
+use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::fmt;
 
 /// A low and a high amount; equal when every input was exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
     /// With every range at its minimum.
-    #[serde(serialize_with = "serialize_decimal")]
     pub low: Decimal,
     /// With every range at its maximum.
-    #[serde(serialize_with = "serialize_decimal")]
     pub high: Decimal,
+}
+
+/// Serialized as `{low, high}`, decimals as normalized strings.
+impl Serialize for Bounds {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Bounds", 2)?;
+        self.serialize_ends(&mut st)?;
+        st.end()
+    }
 }
 
 impl Bounds {
@@ -31,6 +39,19 @@ impl Bounds {
     #[inline(always)]
     fn is_point(&self) -> bool {
         self.low.serialize() == self.high.serialize()
+    }
+
+    /// The fields `low` and `high`; a point's text is written once (most
+    /// bounds are points, and writing decimals is most of what writing an
+    /// answer costs).
+    fn serialize_ends<S: SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
+        let low = DecimalText::new(self.low);
+        st.serialize_field("low", low.as_str())?;
+        if self.is_point() {
+            st.serialize_field("high", low.as_str())
+        } else {
+            st.serialize_field("high", DecimalText::new(self.high).as_str())
+        }
     }
 
     /// `f` applied to both ends (once when they are the same value).
@@ -77,7 +98,7 @@ pub struct Estimate<'e> {
 }
 
 /// One charged component of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Line<'e> {
     /// Index of the item in the run; `None` for the tool's per-run line.
@@ -96,11 +117,26 @@ pub struct Line<'e> {
     /// ends fall in different tiers).
     pub rate: Bounds,
     /// `quantity.low × rate.low`.
-    #[serde(serialize_with = "serialize_decimal")]
     pub low: Decimal,
     /// `quantity.high × rate.high`.
-    #[serde(serialize_with = "serialize_decimal")]
     pub high: Decimal,
+}
+
+/// Serialized with the fields in their order, decimals as normalized
+/// strings (`low` and `high` as [`Bounds`] writes them).
+impl Serialize for Line<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Line", 9)?;
+        st.serialize_field("item", &self.item)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("model", self.model)?;
+        st.serialize_field("component", &self.component)?;
+        st.serialize_field("quantity", &self.quantity)?;
+        st.serialize_field("unit", &self.unit)?;
+        st.serialize_field("rate", &self.rate)?;
+        Bounds { low: self.low, high: self.high }.serialize_ends(&mut st)?;
+        st.end()
+    }
 }
 
 /// What a line charges for.
