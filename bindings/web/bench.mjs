@@ -1,60 +1,57 @@
-// JavaScript-side benchmarks of the npm package (Node.js, engine reused):
-// prints the median time per call over many rounds, and the size of the
-// optimized .wasm raw and gzip-compressed. `npm run bench` after
+// JavaScript-side benchmarks of the npm package: the median time per call
+// over many rounds (engine reused) in Node.js and in headless Chromium
+// (Debian's, through playwright-core; `--node` skips it), and the size of
+// the optimized .wasm raw and gzip-compressed. `npm run bench` after
 // scripts/build-wasm. Goals: ≤ 150 KB gzipped; authorize ≤ 2 µs, estimate of
 // one text item ≤ 3 µs, quote of a 3-item run ≤ 10 µs, new Engine() ≤ 2 ms.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { performance } from "node:perf_hooks";
 import { Engine } from "../wasm/pkg/node.js";
+import { measure } from "./bench-calls.js";
+import { serve } from "./serve.mjs";
 
 const pkg = join(import.meta.dirname, "..", "wasm", "pkg");
 const wasm = readFileSync(join(pkg, "tollgate_wasm_bg.wasm"));
 
-/** Median per-call time in µs: `rounds` rounds of `batch` calls each. */
-function median(fn, { batch = 2000, rounds = 41 } = {}) {
-  for (let i = 0; i < batch; i++) fn(); // warm up
-  const per = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < batch; i++) fn();
-    per.push(((performance.now() - t0) * 1000) / batch);
+/** The same calls in headless Chromium, the package served on localhost. */
+async function inChromium() {
+  const { chromium } = await import("playwright-core");
+  const server = await serve(0);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/bench-calls.js`);
+    const version = await browser.version();
+    const times = await page.evaluate(async () => {
+      const { default: init, Engine } = await import("/tollgate/tollgate_wasm.js");
+      await init();
+      const { measure } = await import("/bench-calls.js");
+      return measure(Engine, 5);
+    });
+    return { version, times };
+  } finally {
+    await browser.close();
+    server.close();
   }
-  per.sort((a, b) => a - b);
-  return per[Math.floor(per.length / 2)];
 }
 
-const engine = new Engine();
-const authorize = { role: "owner", action: "billing.top_up", context: { "org.status": "active" } };
-const text = { items: [{ kind: "text", model: "gpt-4o", inputTokens: 12000, outputTokens: 3000 }] };
-const quote = {
-  role: "editor",
-  org: { slug: "acme", plan: "free", balance: "500", status: "active", usage: { "tools.storyboard.runs_today": 3 } },
-  run: {
-    tool: "storyboard",
-    items: [
-      { kind: "text", model: "gpt-4o", inputTokens: 12000, cachedInputTokens: 2000, outputTokens: { min: 0, max: 4000 } },
-      { kind: "image", model: "gpt-image-1", count: 4, quality: "high" },
-      { kind: "video", model: "sora-2", seconds: 6.5 },
-    ],
-  },
-};
-// The answers are real: fail loudly rather than time an error path.
-if (engine.authorize(authorize).decision !== "allow" || engine.quote(quote).verdict !== "allowed") throw new Error("bench inputs");
+const node = measure(Engine);
+const chromium = process.argv.includes("--node") ? null : await inChromium();
 
-/** What every call pays before the module runs: the request to JSON text. */
-const stringify = (request) => median(() => JSON.stringify(request));
-
-const call = (fn, request, opts) =>
-  `${median(() => fn(request), opts).toFixed(2)} µs (JSON.stringify of the request alone ${stringify(request).toFixed(2)} µs)`;
-
+const us = (t) => `${t.call.toFixed(2)} µs (JSON.stringify of the request alone ${t.stringify.toFixed(2)})`;
 const rows = [
-  ["wasm size (optimized)", `${(wasm.length / 1024).toFixed(1)} KiB raw, ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(1)} KiB gzip -9`, "≤ 150 KB gzip"],
-  ["new Engine()", `${median(() => new Engine().free(), { batch: 20, rounds: 21 }).toFixed(1)} µs`, "≤ 2 ms"],
-  ["authorize", call((r) => engine.authorize(r), authorize), "≤ 2 µs"],
-  ["estimate, one text item", call((r) => engine.estimate(r), text), "≤ 3 µs"],
-  ["quote, 3-item run", call((r) => engine.quote(r), quote, { batch: 500 }), "≤ 10 µs"],
+  ["new Engine()", (t) => `${(t.engine / 1000).toFixed(2)} ms`, "≤ 2 ms"],
+  ["authorize", (t) => us(t.authorize), "≤ 2 µs"],
+  ["estimate, one text item", (t) => us(t.estimate), "≤ 3 µs"],
+  ["quote, 3-item run", (t) => us(t.quote), "≤ 10 µs"],
 ];
-console.log(`Node ${process.version}, median per call, engine reused`);
-for (const [what, value, goal] of rows) console.log(`${what.padEnd(26)} ${value.padEnd(58)} goal ${goal}`);
+const size = `${(wasm.length / 1024).toFixed(1)} KiB raw, ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(1)} KiB gzip -9`;
+console.log(`median per call, engine reused; Node ${process.version}${chromium ? `; Chromium ${chromium.version} (headless)` : ""}`);
+console.log(`${"wasm size (optimized)".padEnd(24)} ${size}   goal ≤ 150 KB gzip`);
+for (const [what, show, goal] of rows) {
+  console.log(`${what.padEnd(24)} Node: ${show(node).padEnd(56)} ${chromium ? `Chromium: ${show(chromium.times).padEnd(56)} ` : ""}goal ${goal}`);
+}
