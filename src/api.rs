@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 /// carries no position, since the text may be machine-made.
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
 pub fn parse_request<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ErrorInfo> {
-    crate::run::check_request_size(json).map_err(|e| ErrorInfo::new("too_large", e.message()))?;
+    check_request_size(json.len())?;
     serde_json::from_str(json).map_err(|e| {
         let message = e.to_string();
         // serde_json appends " at line L column C"; drop it.
@@ -29,6 +29,15 @@ pub fn parse_request<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Er
         };
         ErrorInfo::bad_request(message)
     })
+}
+
+/// What [`parse_request`] says, before reading a word, of a request of
+/// `bytes` bytes: `too_large` above [`crate::limits::MAX_REQUEST_BYTES`].
+/// For callers that learn a request's size before they hold its text (the
+/// WebAssembly package, before it makes room for the text).
+#[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
+pub fn check_request_size(bytes: usize) -> Result<(), ErrorInfo> {
+    crate::run::check_request_size(bytes).map_err(|e| ErrorInfo::new("too_large", e.message()))
 }
 
 /// `authorize({role, action, context})`.

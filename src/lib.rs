@@ -23,7 +23,10 @@ mod source;
 pub mod testing;
 mod validate;
 
-pub use api::{parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts, TopUpRequest};
+pub use api::{
+    check_request_size, parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts,
+    TopUpRequest,
+};
 pub use checks::{
     BillingView, Buttons, Denial, LimitCheck, LimitView, Money, PoolView, Quote, ReasonCode, Room, SpendView,
     TopUpQuote, Upgrade, Verdict,

@@ -39,17 +39,17 @@ impl Run {
 }
 
 /// Requests above [`crate::limits::MAX_REQUEST_BYTES`] are refused unread.
-pub(crate) fn check_request_size(text: &str) -> Result<(), InputError> {
+pub(crate) fn check_request_size(bytes: usize) -> Result<(), InputError> {
     let limit = crate::limits::MAX_REQUEST_BYTES;
-    if text.len() > limit {
-        return Err(InputError::new(format!("the request has {} bytes; the limit is {limit}", text.len()), None));
+    if bytes > limit {
+        return Err(InputError::new(format!("the request has {bytes} bytes; the limit is {limit}"), None));
     }
     Ok(())
 }
 
 /// Reads any request type from TOML with line:column positions in errors.
 pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
-    check_request_size(text)?;
+    check_request_size(text.len())?;
     toml::from_str(text).map_err(|e| {
         let src = Source::new(name, text);
         let location = e.span().map(|s| src.locate(s));
@@ -59,7 +59,7 @@ pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) 
 
 /// Reads any request type from JSON with line:column positions in errors.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
-    check_request_size(text)?;
+    check_request_size(text.len())?;
     serde_json::from_str(text).map_err(|e| {
         let location = (e.line() > 0).then(|| {
             let offset = text.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum::<usize>()

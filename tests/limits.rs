@@ -130,6 +130,10 @@ fn request_size_and_items() {
     assert!(err.message.contains(&format!("the limit is {MAX_REQUEST_BYTES}")), "{}", err.message);
     assert!(Run::from_json("big.json", &big).unwrap_err().message().contains("the limit is"));
     assert!(Run::from_toml("big.toml", &big).unwrap_err().message().contains("the limit is"));
+    // The same answer from the size alone, before the text is read; at the
+    // limit, accepted.
+    assert_eq!(tollgate::check_request_size(big.len()).unwrap_err(), err);
+    assert!(tollgate::check_request_size(MAX_REQUEST_BYTES).is_ok());
 
     let engine = Engine::embedded().unwrap();
     let item =

@@ -48,12 +48,19 @@ export function requestInto(value, ptr, cap) {
     if (read === text.length) return written;
   }
   pending = encoder.encode(text);
-  return -2 - pending.length;
+  // (No engine makes a string whose UTF-8 passes 2^31 bytes; the clamp
+  // keeps the answer an i32 anyway, and far above the size limit.)
+  return -2 - Math.min(pending.length, 0x7ffffff0);
 }
 
 /** Writes the text `requestInto` had no room for. */
 export function takePending(ptr) {
   new Uint8Array(memory.buffer, ptr, pending.length).set(pending);
+  pending = undefined;
+}
+
+/** Forgets it (a request too large to read). */
+export function dropPending() {
   pending = undefined;
 }
 

@@ -86,6 +86,9 @@ extern "C" {
     /// Writes the text `requestInto` had no room for at `ptr`.
     #[wasm_bindgen(js_name = takePending)]
     fn take_pending(ptr: u32);
+    /// Forgets that text (a request too large to read).
+    #[wasm_bindgen(js_name = dropPending)]
+    fn drop_pending();
     fn estimate(tape: &str) -> JsValue;
     fn decision(tape: &str) -> JsValue;
     #[wasm_bindgen(js_name = limitCheck)]
@@ -138,7 +141,14 @@ fn read_request<T: DeserializeOwned>(value: &JsValue, buf: &mut Vec<u8>) -> Resu
         -1 => return Err(unreadable()),
         n if n >= 0 => n.unsigned_abs() as usize,
         n => {
-            buf.resize(n.saturating_add(2).unsigned_abs() as usize, 0);
+            let need = n.saturating_add(2).unsigned_abs() as usize;
+            // Refused before making room: a huge request must not grow the
+            // module's memory (or fail to, which would trap).
+            if let Err(e) = tollgate::check_request_size(need) {
+                drop_pending();
+                return Err(error(&e));
+            }
+            buf.resize(need, 0);
             take_pending(buf.as_mut_ptr() as u32);
             buf.len()
         }

@@ -202,38 +202,24 @@ impl<'a> ser::Serializer for &'a mut Tape {
     }
 }
 
-impl ser::SerializeSeq for &mut Tape {
-    type Ok = ();
-    type Error = Unfit;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unfit> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Unfit> {
-        Ok(())
-    }
+/// The sequence-like compounds: their elements' tokens, nothing around them
+/// (a sequence's length went first).
+macro_rules! elements {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for &mut Tape {
+            type Ok = ();
+            type Error = Unfit;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unfit> {
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), Unfit> {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for &mut Tape {
-    type Ok = ();
-    type Error = Unfit;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unfit> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Unfit> {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for &mut Tape {
-    type Ok = ();
-    type Error = Unfit;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unfit> {
-        value.serialize(&mut **self)
-    }
-    fn end(self) -> Result<(), Unfit> {
-        Ok(())
-    }
-}
+elements!(SerializeSeq::serialize_element, SerializeTuple::serialize_element, SerializeTupleStruct::serialize_field);
 
 impl ser::SerializeMap for &mut Tape {
     type Ok = ();

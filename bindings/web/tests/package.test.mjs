@@ -64,10 +64,12 @@ test("bad input throws an Error with a code, and the same engine keeps answering
       (e) => e.code === "unknown_model" && e.message.includes(model),
     );
   }
-  // Over the request size limit (1 MiB).
+  // Over the request size limit (1 MiB): refused before the module makes
+  // room for it, with the native message.
+  const tooLarge = { items: [{ kind: "text", model: "m".repeat(1 << 20), inputTokens: 1 }] };
   assert.throws(
-    () => engine.estimate({ items: [{ kind: "text", model: "m".repeat(1 << 20), inputTokens: 1 }] }),
-    (e) => e.code === "too_large",
+    () => engine.estimate(tooLarge),
+    (e) => e.code === "too_large" && e.message === `the request has ${JSON.stringify(tooLarge).length} bytes; the limit is ${1 << 20}`,
   );
   // A request whose toJSON calls the engine: both calls answer.
   let inner;
