@@ -42,9 +42,26 @@ pub struct Org {
 }
 
 impl Org {
-    /// The billing page of this organization.
+    /// The billing page of this organization: `/org/{slug}/billing`, the
+    /// slug percent-encoded where it holds anything but letters, digits and
+    /// `-._~` (a slug with a `/`, a space or a `?` would otherwise make
+    /// another link).
     pub fn billing_link(&self) -> String {
-        format!("/org/{}/billing", self.slug)
+        let mut link = String::with_capacity(self.slug.len() + 13);
+        link.push_str("/org/");
+        for b in self.slug.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                link.push(char::from(b));
+            } else {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                link.push('%');
+                for nibble in [b >> 4, b & 0xf] {
+                    link.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+                }
+            }
+        }
+        link.push_str("/billing");
+        link
     }
 
     /// Whether `status` says the organization is suspended.
@@ -284,5 +301,30 @@ impl schemars::JsonSchema for Context {
             "type": "object",
             "additionalProperties": { "type": ["string", "number", "boolean"] }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Org;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn billing_links_percent_encode_the_slug() {
+        let link = |slug: &str| {
+            let org = Org {
+                slug: slug.into(),
+                plan: "free".into(),
+                balance: Decimal::ZERO,
+                status: None,
+                pools: Vec::new(),
+                spend_controls: None,
+                usage: Default::default(),
+            };
+            org.billing_link()
+        };
+        assert_eq!(link("acme-West_2.b~"), "/org/acme-West_2.b~/billing");
+        assert_eq!(link("a/b c?é\0"), "/org/a%2Fb%20c%3F%C3%A9%00/billing");
+        assert_eq!(link(""), "/org//billing");
     }
 }
