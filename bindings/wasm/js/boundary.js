@@ -48,8 +48,9 @@ export function requestInto(value, ptr, cap) {
     if (read === text.length) return written;
   }
   pending = encoder.encode(text);
-  // (No engine makes a string whose UTF-8 passes 2^31 bytes; the clamp
-  // keeps the answer an i32 anyway, and far above the size limit.)
+  // (Only engines that allow strings of over 700 million chars can pass
+  // 2^31 bytes here; the clamp keeps the answer an i32, still far above
+  // the size limit.)
   return -2 - Math.min(pending.length, 0x7ffffff0);
 }
 
