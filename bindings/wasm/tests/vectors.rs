@@ -118,3 +118,45 @@ fn bad_input_throws_and_the_engine_keeps_answering() {
     assert_eq!((get(&err, "file").as_string().as_deref(), get(&err, "line").as_f64()), (Some("r.toml"), Some(1.0)));
     assert_eq!(pretty(&engine.estimate(good).unwrap()), before, "the engine changed after bad input");
 }
+
+/// How a request reaches the module, in this runtime (Node.js, or Chromium
+/// with `WASM_BINDGEN_USE_BROWSER=1`): text beyond ASCII intact in and
+/// beyond the module's 4 KiB request buffer; over the 1 MiB limit refused
+/// with the native message; a `toJSON` that calls the engine answered
+/// twice over.
+#[wasm_bindgen_test]
+fn requests_of_every_size_and_a_reentrant_to_json() {
+    let engine = Engine::new().unwrap();
+    let run = |model: &str| {
+        let text = serde_json::json!({"items": [{"kind": "text", "model": model, "inputTokens": 1}]}).to_string();
+        JSON::parse(&text).unwrap()
+    };
+    for model in ["gpt-4o ☕ 🚀".to_string(), "東".repeat(3000)] {
+        let err = engine.estimate(run(&model)).expect_err("unknown model");
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("unknown_model"));
+        assert!(get(&err, "message").as_string().unwrap_or_default().contains(&model));
+    }
+    let huge = run(&"m".repeat(1 << 20));
+    let bytes = JSON::stringify(&huge).map(String::from).unwrap().len();
+    let err = engine.estimate(huge).expect_err("too large");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("too_large"));
+    assert_eq!(
+        get(&err, "message").as_string().unwrap_or_default(),
+        format!("the request has {bytes} bytes; the limit is {}", 1 << 20)
+    );
+
+    let good = JSON::parse(r#"{"items":[{"kind":"text","model":"gpt-4o","inputTokens":1000}]}"#).unwrap();
+    let before = pretty(&engine.estimate(good.clone()).unwrap());
+    // `toJSON` runs inside the outer call's reading of its request.
+    let inner = js_sys::Array::new();
+    let engine = std::rc::Rc::new(engine);
+    let (e, g, i) = (engine.clone(), good.clone(), inner.clone());
+    let to_json = Closure::<dyn Fn() -> JsValue>::new(move || {
+        i.push(&e.estimate(g.clone()).unwrap());
+        g.clone()
+    });
+    let reentrant = js_sys::Object::new();
+    Reflect::set(&reentrant, &JsValue::from_str("toJSON"), to_json.as_ref()).unwrap();
+    assert_eq!(pretty(&engine.estimate(reentrant.into()).unwrap()), before);
+    assert_eq!(pretty(&inner.get(0)), before);
+}
