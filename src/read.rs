@@ -130,6 +130,15 @@ pub(crate) fn integer(node: &Node<'_>, i: &toml::de::DeInteger<'_>) -> Result<i1
         .map_err(|_| Shape { message: format!("integer `{i}` is out of range"), span: node.span() })
 }
 
+/// An integer as written, as `i64`; `out_of_range` is the message beyond.
+pub(crate) fn whole(
+    node: &Node<'_>,
+    i: &toml::de::DeInteger<'_>,
+    out_of_range: impl FnOnce() -> String,
+) -> Result<i64> {
+    i64::try_from(integer(node, i)?).map_err(|_| Shape { message: out_of_range(), span: node.span() })
+}
+
 /// A float as written (`inf` and `nan` included: `load` rejects them).
 pub(crate) fn float(node: &Node<'_>, f: &toml::de::DeFloat<'_>) -> Result<f64> {
     f.as_str()
@@ -158,8 +167,7 @@ impl Read for bool {
 impl Read for i64 {
     fn read(node: &Node<'_>) -> Result<Self> {
         match node.get_ref() {
-            DeValue::Integer(i) => i64::try_from(integer(node, i)?)
-                .map_err(|_| Shape { message: format!("integer `{i}` is out of range"), span: node.span() }),
+            DeValue::Integer(i) => whole(node, i, || format!("integer `{i}` is out of range")),
             _ => Err(invalid(node, "i64")),
         }
     }

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// An organization's current state, as the host knows it. The engine
 /// stores nothing; every check reads what is passed here.
@@ -53,11 +53,8 @@ impl Org {
             if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
                 link.push(char::from(b));
             } else {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                link.push('%');
-                for nibble in [b >> 4, b & 0xf] {
-                    link.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
-                }
+                // Writing to a String cannot fail.
+                let _ = write!(link, "%{b:02X}");
             }
         }
         link.push_str("/billing");

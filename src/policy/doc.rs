@@ -2,7 +2,7 @@
 //! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
 use crate::money::Number;
-use crate::read::{float, integer, invalid, variant, Entries, Node, Read, Result, Shape, Table};
+use crate::read::{float, invalid, variant, whole, Entries, Node, Read, Result, Table};
 #[cfg(feature = "schema")]
 use std::collections::BTreeMap;
 use toml::de::DeValue;
@@ -316,9 +316,7 @@ impl Read for PlanDoc {
 impl Read for LimitDoc {
     fn read(node: &Node<'_>) -> Result<Self> {
         match node.get_ref() {
-            DeValue::Integer(i) => i64::try_from(integer(node, i)?)
-                .map(LimitDoc::Count)
-                .map_err(|_| Shape { message: "limit out of range".into(), span: node.span() }),
+            DeValue::Integer(i) => whole(node, i, || "limit out of range".into()).map(LimitDoc::Count),
             DeValue::String(s) => Ok(LimitDoc::Word(s.to_string())),
             _ => Err(invalid(node, "a whole number or \"unlimited\"")),
         }
@@ -363,10 +361,7 @@ impl Read for CondValue {
     fn read(node: &Node<'_>) -> Result<Self> {
         Ok(match node.get_ref() {
             DeValue::String(s) => CondValue::String(s.to_string()),
-            DeValue::Integer(i) => CondValue::Integer(
-                i64::try_from(integer(node, i)?)
-                    .map_err(|_| Shape { message: "number out of range".into(), span: node.span() })?,
-            ),
+            DeValue::Integer(i) => CondValue::Integer(whole(node, i, || "number out of range".into())?),
             DeValue::Float(f) => CondValue::Float(float(node, f)?),
             DeValue::Boolean(b) => CondValue::Boolean(*b),
             DeValue::Array(items) => CondValue::Array(items.iter().map(CondValue::read).collect::<Result<_>>()?),

@@ -208,11 +208,15 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
         None => None,
     };
     match card {
-        Some((_, version, precision, rounding)) if problems.is_empty() => {
-            let (text, image, video) =
-                (text.into_iter().collect(), image.into_iter().collect(), video.into_iter().collect());
-            Ok(RateCard { version, precision, rounding, text, image, video, tools: tools.into_iter().collect() })
-        }
+        Some((_, version, precision, rounding)) if problems.is_empty() => Ok(RateCard {
+            version,
+            precision,
+            rounding,
+            text: text.into_iter().collect(),
+            image: image.into_iter().collect(),
+            video: video.into_iter().collect(),
+            tools: tools.into_iter().collect(),
+        }),
         _ => Err(problems.into_error()),
     }
 }

@@ -45,6 +45,14 @@ impl Writer {
         self.out.push('"');
     }
 
+    /// A value's `Display` text as a JSON string, escaped as it is written.
+    fn displayed<T: fmt::Display + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.out.push('"');
+        write!(Escaping(&mut self.out), "{value}").map_err(|_| Error("a value failed to display".into()))?;
+        self.out.push('"');
+        Ok(())
+    }
+
     fn integer(&mut self, n: impl itoa::Integer) {
         self.out.push_str(itoa::Buffer::new().format(n));
     }
@@ -253,10 +261,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         self.serialize_struct(variant, len)
     }
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result<(), Error> {
-        self.out.push('"');
-        write!(Escaping(&mut self.out), "{value}").map_err(|_| Error("a value failed to display".into()))?;
-        self.out.push('"');
-        Ok(())
+        self.displayed(value)
     }
 }
 
@@ -481,10 +486,7 @@ impl ser::Serializer for KeySerializer<'_> {
         Err(not_a_key())
     }
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> Result<(), Error> {
-        self.0.out.push('"');
-        write!(Escaping(&mut self.0.out), "{value}").map_err(|_| Error("a key failed to display".into()))?;
-        self.0.out.push('"');
-        Ok(())
+        self.0.displayed(value)
     }
 }
 

@@ -49,18 +49,16 @@ fn error(info: &ErrorInfo) -> JsValue {
         set("help", JsValue::from_str(help));
     }
     if !info.problems.is_empty() {
-        if let Ok(problems) = json::keyed(&info.problems) {
-            if let Ok(value) = js_sys::JSON::parse(&problems) {
-                set("problems", value);
-            }
+        if let Ok(value) = to_js(&info.problems) {
+            set("problems", value);
         }
     }
     e.into()
 }
 
-/// The reference sheets cross as JSON text turned into objects by
-/// `JSON.parse`: one boundary crossing instead of one per field, and the
-/// very bytes the native interfaces write.
+/// The reference sheets and error problems cross as JSON text turned into
+/// objects by `JSON.parse`: one boundary crossing instead of one per field,
+/// and the very bytes the native interfaces write.
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let text = json::keyed(value).map_err(internal)?;
     js_sys::JSON::parse(&text)

@@ -61,9 +61,15 @@ struct Tape {
 
 const NULL: &str = "\u{1}";
 
+/// Whether text can be a token: it holds no NUL (the separator) and no
+/// U+0001 (the missing value).
+fn fits(text: &str) -> bool {
+    !text.bytes().any(|b| b <= 1)
+}
+
 impl Tape {
     fn token(&mut self, text: &str) -> Result<(), Unfit> {
-        if text.bytes().any(|b| b <= 1) {
+        if !fits(text) {
             return Err(Unfit);
         }
         self.out.push('\0');
@@ -196,7 +202,7 @@ impl<'a> ser::Serializer for &'a mut Tape {
         let start = self.out.len();
         write!(self.out, "{value}").map_err(|_| Unfit)?;
         match self.out.get(start..) {
-            Some(text) if !text.bytes().any(|b| b <= 1) => Ok(()),
+            Some(text) if fits(text) => Ok(()),
             _ => Err(Unfit),
         }
     }
