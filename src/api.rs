@@ -17,19 +17,28 @@ use std::collections::BTreeMap;
 /// values does (the WebAssembly package passes `JSON.stringify(request)`):
 /// unknown fields and wrong types are `bad_request` errors whose message
 /// carries no position, since the text may be machine-made.
+///
+/// The reader is the engine's own, not serde's; it accepts what the types'
+/// `Deserialize` impls accept and says so in the same words (README,
+/// "Reading requests").
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
-pub fn parse_request<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ErrorInfo> {
+pub fn parse_request<T: Request>(json: &str) -> Result<T, ErrorInfo> {
     check_request_size(json.len())?;
-    serde_json::from_str(json).map_err(|e| {
-        let message = e.to_string();
-        // serde_json appends " at line L column C"; drop it.
-        let message = match message.rfind(" at line ") {
-            Some(i) => message.get(..i).unwrap_or(&message).to_string(),
-            None => message,
-        };
-        ErrorInfo::bad_request(message)
-    })
+    crate::json_read::from_str(json).map_err(ErrorInfo::bad_request)
 }
+
+/// The types [`parse_request`] reads: the request of each operation, a
+/// [`Run`](crate::Run) and [`SourceTexts`]. Sealed: the reading is the
+/// engine's.
+pub trait Request: crate::json_read::FromJson {}
+
+impl Request for AuthorizeRequest {}
+impl Request for LimitRequest {}
+impl Request for TopUpRequest {}
+impl Request for BillingRequest {}
+impl Request for SourceTexts {}
+impl Request for crate::QuoteRequest {}
+impl Request for crate::Run {}
 
 /// What [`parse_request`] says, before reading a word, of a request of
 /// `bytes` bytes: `too_large` above [`crate::limits::MAX_REQUEST_BYTES`].

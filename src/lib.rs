@@ -7,6 +7,7 @@ mod checks;
 mod engine;
 mod error;
 mod estimate;
+mod json_read;
 pub mod limits;
 mod load;
 mod money;
@@ -24,7 +25,7 @@ pub mod testing;
 mod validate;
 
 pub use api::{
-    check_request_size, parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, SourceTexts,
+    check_request_size, parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, Request, SourceTexts,
     TopUpRequest,
 };
 pub use checks::{

@@ -58,7 +58,7 @@ pub(crate) fn invalid(node: &Node<'_>, expected: &str) -> Shape {
 }
 
 /// serde's list of choices: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
-fn one_of(names: &[&str]) -> String {
+pub(crate) fn one_of(names: &[&str]) -> String {
     match names {
         [] => "nothing".to_string(),
         [one] => format!("`{one}`"),

@@ -208,7 +208,7 @@ impl<'de> Deserialize<'de> for AttrValue {
 /// each declared with its type in the policies' `[attributes]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Context(BTreeMap<String, AttrValue>);
+pub struct Context(pub(crate) BTreeMap<String, AttrValue>);
 
 impl Context {
     /// An empty context.

@@ -91,7 +91,7 @@ pub enum Item {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum ItemKind {
+pub(crate) enum ItemKind {
     Text,
     Image,
     Video,
@@ -101,29 +101,29 @@ enum ItemKind {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ItemDoc {
-    kind: ItemKind,
-    model: String,
+pub(crate) struct ItemDoc {
+    pub(crate) kind: ItemKind,
+    pub(crate) model: String,
     #[serde(default, alias = "input_tokens", deserialize_with = "present")]
-    input_tokens: Option<Quantity>,
+    pub(crate) input_tokens: Option<Quantity>,
     #[serde(default, alias = "output_tokens", deserialize_with = "present")]
-    output_tokens: Option<Quantity>,
+    pub(crate) output_tokens: Option<Quantity>,
     #[serde(default, alias = "cached_input_tokens", deserialize_with = "present")]
-    cached_input_tokens: Option<Quantity>,
+    pub(crate) cached_input_tokens: Option<Quantity>,
     #[serde(default, alias = "cache_write_tokens", deserialize_with = "present")]
-    cache_write_tokens: Option<Quantity>,
+    pub(crate) cache_write_tokens: Option<Quantity>,
     #[serde(default, deserialize_with = "present")]
-    count: Option<Quantity>,
+    pub(crate) count: Option<Quantity>,
     #[serde(default)]
-    quality: Option<String>,
+    pub(crate) quality: Option<String>,
     #[serde(default)]
-    size: Option<String>,
+    pub(crate) size: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    seconds: Option<Quantity>,
+    pub(crate) seconds: Option<Quantity>,
     #[serde(default)]
-    resolution: Option<String>,
+    pub(crate) resolution: Option<String>,
     #[serde(default)]
-    audio: Option<bool>,
+    pub(crate) audio: Option<bool>,
 }
 
 /// An optional quantity that, when given, must be a quantity: `null` is an
@@ -293,12 +293,17 @@ impl<'de> Deserialize<'de> for Quantity {
 
 struct QuantityVisitor;
 
-fn number_error<E: de::Error>(e: NumberError) -> E {
+/// What a quantity that is no decimal says.
+pub(crate) fn number_message(e: NumberError) -> String {
     match e {
-        NumberError::NotANumber(v) => E::custom(format_args!("`{v}` is not a decimal number")),
-        NumberError::OutOfRange(v) => E::custom(format_args!("`{v}` is out of range")),
-        NumberError::InexactFloat(v) => E::custom(format_args!("float `{v}` is not exact; write it as a string")),
+        NumberError::NotANumber(v) => format!("`{v}` is not a decimal number"),
+        NumberError::OutOfRange(v) => format!("`{v}` is out of range"),
+        NumberError::InexactFloat(v) => format!("float `{v}` is not exact; write it as a string"),
     }
+}
+
+fn number_error<E: de::Error>(e: NumberError) -> E {
+    E::custom(number_message(e))
 }
 
 fn scalar<E: de::Error>(v: RawNumber<'_>) -> Result<Decimal, E> {

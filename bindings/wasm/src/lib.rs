@@ -19,7 +19,6 @@
 mod json;
 mod tape;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
 use tollgate::{
@@ -111,7 +110,7 @@ const SCRATCH_KEPT: usize = 64 * 1024;
 /// Reads a request through its JSON text, exactly as the native interfaces
 /// read JSON: unknown fields are errors (serde-wasm-bindgen would skip
 /// them) and numbers keep their JSON form.
-fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+fn from_js<T: tollgate::Request>(value: JsValue) -> Result<T, JsValue> {
     if !MEMORY_GIVEN.get() {
         use_memory(&wasm_bindgen::memory());
         MEMORY_GIVEN.set(true);
@@ -133,7 +132,7 @@ fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
 
 /// The request's JSON text written into `buf` (grown to fit) by
 /// `boundary.js`, then parsed.
-fn read_request<T: DeserializeOwned>(value: &JsValue, buf: &mut Vec<u8>) -> Result<T, JsValue> {
+fn read_request<T: tollgate::Request>(value: &JsValue, buf: &mut Vec<u8>) -> Result<T, JsValue> {
     let unreadable = || error(&ErrorInfo::bad_request("the request must be a plain object that JSON can represent"));
     let len = match request_into(value, buf.as_mut_ptr() as u32, buf.len() as u32) {
         -1 => return Err(unreadable()),
@@ -157,7 +156,7 @@ fn read_request<T: DeserializeOwned>(value: &JsValue, buf: &mut Vec<u8>) -> Resu
 
 /// Answers (or throws) in one step: `f` gets the parsed request, `build`
 /// turns the tape of its answer into the answer object.
-fn call<R: DeserializeOwned, T: Serialize, E>(
+fn call<R: tollgate::Request, T: Serialize, E>(
     request: JsValue,
     f: impl FnOnce(R) -> Result<T, E>,
     build: fn(&str) -> JsValue,

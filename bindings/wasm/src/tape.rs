@@ -347,7 +347,7 @@ mod tests {
         }
     }
 
-    fn parse<T: serde::de::DeserializeOwned>(input: &Value) -> Option<T> {
+    fn parse<T: tollgate::Request>(input: &Value) -> Option<T> {
         tollgate::parse_request(&input.to_string()).ok()
     }
 
