@@ -14,9 +14,9 @@
 //! a request given as an array (`["owner", "billing.view"]`), which serde
 //! reads as a struct's fields in order, is refused; an item `kind` that is
 //! not a string is `invalid type: …, expected enum ItemKind` (serde_json:
-//! `expected value`); and a number with more digits than a float keeps is
-//! rounded correctly, where `serde_json` may miss by one unit in the last
-//! place.
+//! `expected value`); a number too large for a decimal is named as written;
+//! and a number with more digits than a float keeps is rounded correctly,
+//! where `serde_json` may miss by one unit in the last place.
 //!
 //! The functions a request of every call goes through are `#[inline]`: that
 //! compiles them in the calling crate, so in the WebAssembly package at its
@@ -24,7 +24,7 @@
 //! it); the rare paths (errors, escapes, pools, spend caps, sources) are not.
 
 use crate::api::{AuthorizeRequest, BillingRequest, LimitRequest, SourceTexts, TopUpRequest};
-use crate::money::{float_to_decimal, NumberError, RawNumber};
+use crate::money::{decimal_message, float_error, float_to_decimal, NumberError, RawNumber};
 use crate::read::one_of;
 use crate::request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls};
 use crate::run::{Item, ItemDoc, ItemKind, Quantity, Run};
@@ -437,21 +437,19 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// A number or a decimal string, as a [`RawNumber`]; `expected` names
-    /// the type for anything else.
+    /// A number or a decimal string as a decimal; `expected` names the
+    /// type for anything else, `message` says why a number is no decimal.
     #[inline]
-    fn raw_number<R>(&mut self, expected: &str, then: impl FnOnce(RawNumber<'_>) -> Result<R>) -> Result<R> {
-        match self.peek() {
-            Some(b'"') => {
-                let s = self.string()?;
-                then(RawNumber::Str(&s))
-            }
-            Some(b'-' | b'0'..=b'9') => match self.number()?.0 {
-                Num::Int(i) => then(RawNumber::Int(i)),
-                Num::Float(f) => then(RawNumber::Float(f)),
+    fn decimal(&mut self, expected: &str, message: fn(NumberError) -> String) -> Result<Decimal> {
+        let exact = match self.peek() {
+            Some(b'"') => RawNumber::Str(&self.string()?).to_decimal(),
+            Some(b'-' | b'0'..=b'9') => match self.number()? {
+                (Num::Int(i), _) => RawNumber::Int(i).to_decimal(),
+                (Num::Float(f), text) => float_to_decimal(f).ok_or_else(|| float_error(f, text)),
             },
-            _ => Err(self.invalid(expected)),
-        }
+            _ => return Err(self.invalid(expected)),
+        };
+        exact.map_err(message)
     }
 }
 
@@ -525,13 +523,7 @@ struct Dec(Decimal);
 impl FromJson for Dec {
     #[inline]
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        r.raw_number("a decimal number, as a string (\"0.25\") or an integer", |n| {
-            n.to_decimal().map(Dec).map_err(|e| match e {
-                NumberError::NotANumber(v) => format!("`{v}` is not a decimal number"),
-                NumberError::OutOfRange(v) => format!("`{v}` is out of range"),
-                NumberError::InexactFloat(v) => format!("float `{v}` is not exact"),
-            })
-        })
+        r.decimal("a decimal number, as a string (\"0.25\") or an integer", decimal_message).map(Dec)
     }
 }
 
@@ -551,7 +543,7 @@ impl FromJson for Quantity {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         const EXPECTED: &str = "a number, a decimal string, or a range `{ min, max }`";
         if r.peek() != Some(b'{') {
-            return r.raw_number(EXPECTED, |n| n.to_decimal().map(Quantity::Exact).map_err(crate::run::number_message));
+            return r.decimal(EXPECTED, crate::run::number_message).map(Quantity::Exact);
         }
         let (mut min, mut max) = (None, None);
         r.object(EXPECTED, |r, key| {
@@ -577,11 +569,11 @@ impl FromJson for AttrValue {
         match r.peek() {
             Some(b'"') => String::read(r).map(AttrValue::String),
             Some(b't' | b'f') => bool::read(r).map(AttrValue::Bool),
-            Some(b'-' | b'0'..=b'9') => match r.number()?.0 {
+            Some(b'-' | b'0'..=b'9') => match r.number()? {
                 // Within u64 or i64 (`Num`), so well within a decimal.
-                Num::Int(i) => Ok(AttrValue::Number(Decimal::from(i))),
-                Num::Float(f) => {
-                    float_to_decimal(f).map(AttrValue::Number).map_err(|_| format!("number `{f}` is out of range"))
+                (Num::Int(i), _) => Ok(AttrValue::Number(Decimal::from(i))),
+                (Num::Float(f), text) => {
+                    float_to_decimal(f).map(AttrValue::Number).ok_or_else(|| format!("number `{text}` is out of range"))
                 }
             },
             _ => Err(r.invalid("a string, a number or a bool")),

@@ -2,7 +2,7 @@
 //! turning written values into checked decimals while collecting problems.
 
 use crate::error::{LoadProblem, LoadProblemKind};
-use crate::money::{exact_float_literal, Number, NumberError};
+use crate::money::{exact_float_literal, Number, NumberError, RawNumber};
 use crate::read::{Read, Shape};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
@@ -78,7 +78,8 @@ impl<'a> FileCtx<'a> {
         let span = n.span();
         let result = match n.get_ref() {
             Number::Float(f) => exact_float_literal(self.src.slice(span.clone()), *f),
-            other => other.raw().to_decimal(),
+            Number::Str(s) => RawNumber::Str(s).to_decimal(),
+            Number::Int(i) => RawNumber::Int(*i).to_decimal(),
         };
         match result {
             Ok(d) => Some(d),

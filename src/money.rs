@@ -4,21 +4,22 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// A number as written in a document, before it becomes a [`Decimal`].
 ///
-/// Strings and integers are exact. A float is read through its shortest
-/// round-trip decimal form (`0.1` means exactly 0.1); callers that have the
-/// source text can also check that form against what was written.
+/// Strings and integers are exact. Floats take their own path
+/// ([`float_to_decimal`]), because what to call a float that is no decimal
+/// depends on whether its text is at hand.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum RawNumber<'a> {
     Str(&'a str),
     Int(i128),
-    Float(f64),
 }
 
-/// An owned [`RawNumber`], as deserialized.
+/// A number as deserialized. A float is read through its shortest
+/// round-trip decimal form (`0.1` means exactly 0.1); callers that have the
+/// source text can also check that form against what was written.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Number {
     Str(String),
@@ -27,11 +28,12 @@ pub(crate) enum Number {
 }
 
 impl Number {
-    pub(crate) fn raw(&self) -> RawNumber<'_> {
+    /// The exact decimal value (a float's named by `Display` when it has none).
+    pub(crate) fn to_decimal(&self) -> Result<Decimal, NumberError> {
         match self {
-            Number::Str(s) => RawNumber::Str(s),
-            Number::Int(i) => RawNumber::Int(*i),
-            Number::Float(f) => RawNumber::Float(*f),
+            Number::Str(s) => RawNumber::Str(s).to_decimal(),
+            Number::Int(i) => RawNumber::Int(*i).to_decimal(),
+            Number::Float(f) => float_to_decimal(*f).ok_or_else(|| float_error(*f, &f.to_string())),
         }
     }
 }
@@ -55,7 +57,6 @@ impl<'a> RawNumber<'a> {
             RawNumber::Int(i) => {
                 i64::try_from(i).map(Decimal::from).map_err(|_| NumberError::OutOfRange(i.to_string()))
             }
-            RawNumber::Float(f) => float_to_decimal(f),
         }
     }
 }
@@ -74,21 +75,128 @@ pub(crate) fn parse_decimal_str(s: &str) -> Result<Decimal, NumberError> {
     Decimal::from_str_exact(s).map_err(|_| NumberError::OutOfRange(s.to_string()))
 }
 
-/// A float's shortest round-trip decimal form, exactly.
-pub(crate) fn float_to_decimal(f: f64) -> Result<Decimal, NumberError> {
-    if !f.is_finite() {
-        return Err(NumberError::NotANumber(f.to_string()));
+/// A float's shortest round-trip decimal form, exactly: the fewest
+/// significant digits that read back as the same float and, when two such
+/// do, the nearer (the upper one on a tie), which is what `Display` for f64
+/// prints. `None` when the float is not finite or that form does not fit a
+/// decimal (28 places, up to `Decimal::MAX`).
+///
+/// Found from the float's exact digits by reading candidates back, rather
+/// than through `Display`, whose digit-generation code and tables were 8 KB
+/// of the gzipped WebAssembly module. A unit test holds the two to the same
+/// answers over a few hundred thousand floats (ten million with `--ignored`).
+pub(crate) fn float_to_decimal(f: f64) -> Option<Decimal> {
+    let x = f.abs();
+    if !x.is_finite() || (x != 0.0 && !(1e-29..8e28).contains(&x)) {
+        return None;
     }
-    // `Display` for f64 prints the shortest digits that round-trip, never an exponent.
-    let shortest = f.to_string();
-    Decimal::from_str_exact(&shortest).map_err(|_| NumberError::OutOfRange(shortest))
+    if x == 0.0 {
+        return Some(Decimal::ZERO);
+    }
+    let (digits, point) = exact_digits(x);
+    let mut text = String::new();
+    for p in 1..=digits.len().min(17) {
+        let (kept, rest) = digits.split_at(p);
+        let low = kept.iter().fold(0u64, |n, &d| n * 10 + u64::from(d));
+        // The candidate is `n × 10^-scale`.
+        let scale = i32::try_from(p).ok()? - point;
+        let mut reads_back = |n: u64| {
+            text.clear();
+            // Writing to a String cannot fail.
+            let _ = write!(text, "{n}e{}", -scale);
+            text.parse::<f64>().ok() == Some(x)
+        };
+        let down = reads_back(low);
+        let up = rest.iter().any(|&d| d != 0) && reads_back(low + 1);
+        let mut n = match (down, up) {
+            (true, true) if rest.first().is_some_and(|&d| d >= 5) => low + 1,
+            (true, _) => low,
+            (false, true) => low + 1,
+            (false, false) => continue,
+        };
+        let mut scale = scale;
+        while n % 10 == 0 && scale > 0 {
+            n /= 10;
+            scale -= 1;
+        }
+        let n = i128::from(n);
+        let value = match u32::try_from(scale) {
+            Ok(scale) => Decimal::try_from_i128_with_scale(n, scale).ok()?,
+            Err(_) => {
+                Decimal::try_from_i128_with_scale(n.checked_mul(10i128.checked_pow(scale.unsigned_abs())?)?, 0).ok()?
+            }
+        };
+        return Some(normalized(if f < 0.0 { -value } else { value }));
+    }
+    None
+}
+
+/// The exact decimal digits of a positive finite float, no leading zeros,
+/// and where the point goes: the float is `0.DIGITS × 10^point`.
+fn exact_digits(x: f64) -> (Vec<u8>, i32) {
+    let bits = x.to_bits();
+    let exponent = i32::try_from((bits >> 52) & 0x7ff).unwrap_or(0);
+    let fraction = bits & ((1 << 52) - 1);
+    // x = mantissa × 2^power, exactly; the mantissa's trailing zero bits
+    // moved to the power, so a short decimal such as 6.5 stays a short sum.
+    let (mantissa, power) = if exponent == 0 { (fraction, -1074) } else { (fraction | 1 << 52, exponent - 1075) };
+    let zeros = mantissa.trailing_zeros();
+    let (mantissa, mut power) = (mantissa >> zeros, power + i32::try_from(zeros).unwrap_or(0));
+    // A big integer in base 2^32, least significant limb first.
+    let mut big = vec![mantissa & 0xffff_ffff, mantissa >> 32];
+    let times = |big: &mut Vec<u64>, by: u64| {
+        let mut carry = 0;
+        for limb in big.iter_mut() {
+            let v = *limb * by + carry;
+            *limb = v & 0xffff_ffff;
+            carry = v >> 32;
+        }
+        if carry > 0 {
+            big.push(carry);
+        }
+    };
+    // x = big × 10^ten: times 2^power, or (m × 2^-k = m × 5^k × 10^-k) times 5^-power.
+    let (base, ten): (u64, i32) = if power >= 0 { (2, 0) } else { (5, power) };
+    while power != 0 {
+        // At most 2^31 or 5^13 at a time: a limb times it fits 64 bits.
+        let step = power.unsigned_abs().min(if base == 2 { 31 } else { 13 });
+        times(&mut big, base.pow(step));
+        power -= power.signum() * i32::try_from(step).unwrap_or(0);
+    }
+    let mut groups = Vec::new();
+    while big.iter().any(|&l| l != 0) {
+        let mut rem = 0;
+        for limb in big.iter_mut().rev() {
+            let v = (rem << 32) | *limb;
+            *limb = v / 1_000_000_000;
+            rem = v % 1_000_000_000;
+        }
+        groups.push(rem);
+    }
+    let mut digits = Vec::new();
+    for (i, &g) in groups.iter().rev().enumerate() {
+        let width = if i == 0 { g.checked_ilog10().map_or(1, |l| l + 1) } else { 9 };
+        digits.extend((0..width).rev().map(|k| u8::try_from(g / 10u64.pow(k) % 10).unwrap_or(0)));
+    }
+    let point = i32::try_from(digits.len()).unwrap_or(0) + ten;
+    (digits, point)
+}
+
+/// What to call a float that is no decimal, by its text as written.
+pub(crate) fn float_error(f: f64, written: &str) -> NumberError {
+    let written = if written.is_empty() { "the float" } else { written };
+    if f.is_finite() {
+        NumberError::OutOfRange(written.to_string())
+    } else {
+        NumberError::NotANumber(written.to_string())
+    }
 }
 
 /// Checks a TOML float literal as written (`0.1`, `1_000.5`, `2e-3`) against
 /// the float it became; a literal with more digits than the float keeps is
 /// inexact and must be written as a string.
 pub(crate) fn exact_float_literal(literal: &str, value: f64) -> Result<Decimal, NumberError> {
-    let shortest = float_to_decimal(value)?;
+    let shortest = float_to_decimal(value).ok_or_else(|| float_error(value, literal.trim()))?;
     let cleaned: String = literal.trim().chars().filter(|&c| c != '_').collect();
     let cleaned = cleaned.strip_prefix('+').unwrap_or(&cleaned);
     let written = if cleaned.contains(['e', 'E']) {
@@ -321,10 +429,65 @@ mod tests {
 
     #[test]
     fn floats_use_their_shortest_form() {
-        assert_eq!(float_to_decimal(0.1), Ok(d("0.1")));
-        assert_eq!(float_to_decimal(6.5), Ok(d("6.5")));
-        assert!(float_to_decimal(f64::NAN).is_err());
-        assert!(float_to_decimal(1e300).is_err());
+        assert_eq!(float_to_decimal(0.1), Some(d("0.1")));
+        assert_eq!(float_to_decimal(6.5), Some(d("6.5")));
+        assert_eq!(float_to_decimal(f64::NAN), None);
+        assert_eq!(float_to_decimal(1e300), None);
+    }
+
+    /// What `float_to_decimal` gives, the old way: `Display`'s shortest
+    /// digits, read exactly.
+    fn by_display(f: f64) -> Option<Decimal> {
+        f.is_finite().then(|| Decimal::from_str_exact(&f.to_string()).ok().map(normalized)).flatten()
+    }
+
+    /// Floats of every kind: any bits, short decimals, every binary
+    /// exponent a decimal can hold, powers of two and their neighbours
+    /// (where the float's interval is lopsided), seeded so a failure repeats.
+    fn floats(n: usize, mut seed: u64) -> impl Iterator<Item = f64> {
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        (0..n).map(move |i| {
+            let r = next();
+            match i % 4 {
+                0 => f64::from_bits(r),
+                1 => (r % 100_000_000) as f64 / 10f64.powi((next() % 20) as i32),
+                2 => f64::from_bits((r & 0x800F_FFFF_FFFF_FFFF) | ((900 + next() % 200) << 52)),
+                _ => {
+                    let p = f64::from_bits((1023 + (r % 190) - 95) << 52);
+                    f64::from_bits(p.to_bits() - 1 + next() % 3)
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn shortest_form_agrees_with_display() {
+        let specials = [0.1, 0.2, 0.3, 1.0 / 3.0, 5e-324, f64::MAX, f64::MIN_POSITIVE, 7.9e28, 8e28, 1e-28, 1.5e-28];
+        for f in specials.into_iter().chain(floats(200_000, 0x9E37_79B9_7F4A_7C15)) {
+            for f in [f, -f] {
+                let ours = float_to_decimal(f);
+                assert_eq!(
+                    ours.map(|d| d.to_string()),
+                    by_display(f).map(|d| d.to_string()),
+                    "{f:e} ({:#x})",
+                    f.to_bits()
+                );
+            }
+        }
+    }
+
+    /// The same over ten million floats: `cargo test --release --lib -- --ignored shortest`.
+    #[test]
+    #[ignore]
+    fn shortest_form_agrees_with_display_at_length() {
+        for f in floats(10_000_000, 0x2545_F491_4F6C_DD1D) {
+            assert_eq!(float_to_decimal(f), by_display(f), "{f:e} ({:#x})", f.to_bits());
+        }
     }
 
     #[test]
@@ -404,11 +567,16 @@ mod tests {
 /// (read through its shortest decimal form).
 pub(crate) fn deserialize_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     let n = Number::deserialize(d)?;
-    n.raw().to_decimal().map_err(|e| match e {
-        NumberError::NotANumber(v) => de::Error::custom(format_args!("`{v}` is not a decimal number")),
-        NumberError::OutOfRange(v) => de::Error::custom(format_args!("`{v}` is out of range")),
-        NumberError::InexactFloat(v) => de::Error::custom(format_args!("float `{v}` is not exact")),
-    })
+    n.to_decimal().map_err(|e| de::Error::custom(decimal_message(e)))
+}
+
+/// What a decimal field that is no decimal says.
+pub(crate) fn decimal_message(e: NumberError) -> String {
+    match e {
+        NumberError::NotANumber(v) => format!("`{v}` is not a decimal number"),
+        NumberError::OutOfRange(v) => format!("`{v}` is out of range"),
+        NumberError::InexactFloat(v) => format!("float `{v}` is not exact"),
+    }
 }
 
 /// `serde(with = "crate::money::decimal")`: a decimal in, a normalized string out.

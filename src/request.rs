@@ -197,7 +197,7 @@ impl<'de> Deserialize<'de> for AttrValue {
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<AttrValue, E> {
                 float_to_decimal(v)
                     .map(AttrValue::Number)
-                    .map_err(|_| E::custom(format_args!("number `{v}` is out of range")))
+                    .ok_or_else(|| E::custom(format_args!("number `{v}` is out of range")))
             }
         }
         d.deserialize_any(V)

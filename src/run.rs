@@ -2,7 +2,7 @@
 //! (snake_case keys) and JSON (camelCase keys; snake_case also accepted).
 
 use crate::error::InputError;
-use crate::money::{DecimalText, NumberError, RawNumber};
+use crate::money::{float_error, float_to_decimal, DecimalText, NumberError, RawNumber};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -326,7 +326,7 @@ impl<'de> Visitor<'de> for QuantityVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
-        scalar(RawNumber::Float(v)).map(Quantity::Exact)
+        float_to_decimal(v).map(Quantity::Exact).ok_or_else(|| number_error(float_error(v, &v.to_string())))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {

@@ -5,14 +5,14 @@
 //! over every golden vector's request and thousands of variations of it,
 //! both must read the same value, or both refuse it with the same message.
 //!
-//! Three differences are allowed, and asserted as such:
+//! These differences are allowed, and asserted as such:
 //! - serde reads a struct from an array of its fields in order; the engine
 //!   refuses an array where it wants an object;
 //! - an item's `kind` that is not a string: the engine says `invalid type:
 //!   …, expected enum ItemKind`, serde_json `expected value` (or, for an
 //!   object, reads its first key as the kind);
-//! - a float in an "invalid type" message is written as the request wrote
-//!   it (serde_json writes its own shortest form).
+//! - a float in a message is written as the request wrote it (`1e300`;
+//!   serde_json's float prints all 301 digits).
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -34,6 +34,13 @@ fn disagreement<T: Request + DeserializeOwned + PartialEq + Debug>(text: &str) -
             None
         }
         (Err(a), _) if a.starts_with("invalid type: sequence, expected struct ") => None,
+        (Err(a), Err(b))
+            if a.ends_with("` is out of range")
+                && b.ends_with("` is out of range")
+                && a.split('`').nth(1).is_some_and(|n| text.contains(n)) =>
+        {
+            None
+        }
         (Err(a), Err(b))
             if (a.ends_with(", expected enum ItemKind") || a == "number out of range")
                 && (b == "expected value" || b.starts_with("unknown variant `")) =>
@@ -91,6 +98,11 @@ const VALUES: &[&str] = &[
     "1E-2",
     "2.5e+3",
     "1e400",
+    "1e300",
+    "-1e-300",
+    "1e-7",
+    "123.456e-5",
+    "79228162514264337593543950336",
     "0.30000000000000001",
     "18446744073709551615",
     "18446744073709551616",

@@ -435,7 +435,7 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
             (AttrType::String, CondValue::String(s)) => Some(Value::Str(s.clone())),
             (AttrType::Bool, CondValue::Boolean(b)) => Some(Value::Bool(*b)),
             (AttrType::Number, CondValue::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
-            (AttrType::Number, CondValue::Float(f)) => crate::money::float_to_decimal(*f).ok().map(Value::Num),
+            (AttrType::Number, CondValue::Float(f)) => crate::money::float_to_decimal(*f).map(Value::Num),
             (AttrType::Number, CondValue::String(s)) => crate::money::parse_decimal_str(s).ok().map(Value::Num),
             _ => bad(cx, format!("`{attr}` is a {} attribute; `{op}` gives {}", type_name(ty), v.type_str())),
         }
