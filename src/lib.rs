@@ -22,6 +22,7 @@ pub mod schema;
 mod shared;
 mod source;
 pub mod testing;
+mod tree;
 mod validate;
 
 pub use api::{

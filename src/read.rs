@@ -1,7 +1,7 @@
 //! Reading rate and policy documents out of the parsed TOML tree, by hand.
 //!
-//! toml's parser gives a tree of values with their spans
-//! (`toml::de::DeTable`); the readers here walk it into the document types
+//! The TOML parser (`tree`) gives a tree of values with their spans; the
+//! readers here walk it into the document types
 //! of `rates::doc` and `policy::doc`. They replace derived `Deserialize`
 //! impls, which serde monomorphizes once per document type *and* per
 //! deserializer (value, table, array, spans…): that was most of the
@@ -10,12 +10,9 @@
 //! `invalid type`, `unknown variant`, each at the key or value it is about.
 
 use crate::money::Number;
+pub(crate) use crate::tree::{Node, Value};
 use std::ops::Range;
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
-
-/// A value of the tree, with its span.
-pub(crate) type Node<'i> = Spanned<DeValue<'i>>;
 
 /// Why a document does not have the expected shape, and where.
 #[derive(Debug)]
@@ -33,28 +30,26 @@ pub(crate) trait Read: Sized {
 
 /// Parses a TOML document and reads it as `T`.
 pub(crate) fn document<T: Read>(text: &str) -> Result<T> {
-    let root = DeTable::parse(text)
-        .map_err(|e| Shape { message: e.message().trim().to_string(), span: e.span().unwrap_or(0..0) })?;
-    let (span, table) = (root.span(), root.into_inner());
-    T::read(&Spanned::new(span, DeValue::Table(table)))
+    let root = crate::tree::parse(text).map_err(|e| Shape { message: e.message, span: e.span })?;
+    T::read(&root)
 }
 
 /// What a value is, in serde's words (`integer `5``, `string "x"`).
-fn found(value: &DeValue<'_>) -> String {
+fn found(value: &Value<'_>) -> String {
     match value {
-        DeValue::String(s) => format!("string {s:?}"),
-        DeValue::Integer(i) => format!("integer `{i}`"),
-        DeValue::Float(f) => format!("floating point `{f}`"),
-        DeValue::Boolean(b) => format!("boolean `{b}`"),
-        DeValue::Datetime(d) => format!("datetime `{d}`"),
-        DeValue::Array(_) => "sequence".to_string(),
-        DeValue::Table(_) => "map".to_string(),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Integer { text, .. } => format!("integer `{text}`"),
+        Value::Float(f) => format!("floating point `{f}`"),
+        Value::Boolean(b) => format!("boolean `{b}`"),
+        Value::Datetime(d) => format!("datetime `{d}`"),
+        Value::Array(_) => "sequence".to_string(),
+        Value::Table(_) => "map".to_string(),
     }
 }
 
 /// `invalid type: …, expected …` at the value.
 pub(crate) fn invalid(node: &Node<'_>, expected: &str) -> Shape {
-    Shape { message: format!("invalid type: {}, expected {expected}", found(node.get_ref())), span: node.span() }
+    Shape { message: format!("invalid type: {}, expected {expected}", found(&node.value)), span: node.span.clone() }
 }
 
 /// serde's list of choices: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
@@ -70,27 +65,27 @@ pub(crate) fn one_of(names: &[&str]) -> String {
 /// The fields of a table, checked against the names a type knows.
 pub(crate) struct Table<'a, 'i> {
     span: Range<usize>,
-    table: &'a DeTable<'i>,
+    table: &'a [(crate::tree::Key<'i>, Node<'i>)],
 }
 
 impl<'a, 'i> Table<'a, 'i> {
     /// The node as a table with no keys outside `fields`.
     pub(crate) fn new(node: &'a Node<'i>, fields: &[&str]) -> Result<Self> {
-        let DeValue::Table(table) = node.get_ref() else {
+        let Value::Table(table) = &node.value else {
             return Err(invalid(node, "a table"));
         };
-        if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.get_ref().as_ref())) {
+        if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.name.as_ref())) {
             let message = match fields {
-                [] => format!("unknown field `{}`, there are no fields", key.get_ref()),
-                _ => format!("unknown field `{}`, expected {}", key.get_ref(), one_of(fields)),
+                [] => format!("unknown field `{}`, there are no fields", key.name),
+                _ => format!("unknown field `{}`, expected {}", key.name, one_of(fields)),
             };
-            return Err(Shape { message, span: key.span() });
+            return Err(Shape { message, span: key.span.clone() });
         }
-        Ok(Table { span: node.span(), table })
+        Ok(Table { span: node.span.clone(), table })
     }
 
     fn get(&self, key: &str) -> Option<&'a Node<'i>> {
-        self.table.get(key)
+        self.table.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
     }
 
     /// A field that must be there.
@@ -115,41 +110,46 @@ impl<'a, 'i> Table<'a, 'i> {
 /// One of the words in `choices`, as its value.
 pub(crate) fn variant<T: Copy>(node: &Node<'_>, choices: &[(&str, T)]) -> Result<T> {
     let expected = || one_of(&choices.iter().map(|(n, _)| *n).collect::<Vec<_>>());
-    let DeValue::String(word) = node.get_ref() else {
+    let Value::String(word) = &node.value else {
         return Err(invalid(node, &expected()));
     };
     match choices.iter().find(|(n, _)| *n == word.as_ref()) {
         Some((_, value)) => Ok(*value),
-        None => Err(Shape { message: format!("unknown variant `{word}`, expected {}", expected()), span: node.span() }),
+        None => Err(Shape {
+            message: format!("unknown variant `{word}`, expected {}", expected()),
+            span: node.span.clone(),
+        }),
     }
 }
 
-/// An integer as written (any radix), as `i128`.
-pub(crate) fn integer(node: &Node<'_>, i: &toml::de::DeInteger<'_>) -> Result<i128> {
-    i128::from_str_radix(i.as_str(), i.radix())
-        .map_err(|_| Shape { message: format!("integer `{i}` is out of range"), span: node.span() })
+/// An integer node as written (any radix), as `i128`.
+pub(crate) fn integer(node: &Node<'_>) -> Result<i128> {
+    match &node.value {
+        Value::Integer { digits, radix, text } => i128::from_str_radix(digits, *radix)
+            .map_err(|_| Shape { message: format!("integer `{text}` is out of range"), span: node.span.clone() }),
+        _ => Err(invalid(node, "an integer")),
+    }
 }
 
-/// An integer as written, as `i64`; `out_of_range` is the message beyond.
-pub(crate) fn whole(
-    node: &Node<'_>,
-    i: &toml::de::DeInteger<'_>,
-    out_of_range: impl FnOnce() -> String,
-) -> Result<i64> {
-    i64::try_from(integer(node, i)?).map_err(|_| Shape { message: out_of_range(), span: node.span() })
+/// An integer node as written, as `i64`; `out_of_range` is the message beyond.
+pub(crate) fn whole(node: &Node<'_>, out_of_range: impl FnOnce() -> String) -> Result<i64> {
+    i64::try_from(integer(node)?).map_err(|_| Shape { message: out_of_range(), span: node.span.clone() })
 }
 
-/// A float as written (`inf` and `nan` included: `load` rejects them).
-pub(crate) fn float(node: &Node<'_>, f: &toml::de::DeFloat<'_>) -> Result<f64> {
-    f.as_str()
+/// A float node as written (`inf` and `nan` included: `load` rejects them).
+pub(crate) fn float(node: &Node<'_>) -> Result<f64> {
+    let Value::Float(text) = &node.value else {
+        return Err(invalid(node, "a float"));
+    };
+    text.replace('_', "")
         .parse::<f64>()
-        .map_err(|_| Shape { message: format!("`{f}` is not a decimal number"), span: node.span() })
+        .map_err(|_| Shape { message: format!("`{text}` is not a decimal number"), span: node.span.clone() })
 }
 
 impl Read for String {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match node.get_ref() {
-            DeValue::String(s) => Ok(s.to_string()),
+        match &node.value {
+            Value::String(s) => Ok(s.to_string()),
             _ => Err(invalid(node, "a string")),
         }
     }
@@ -157,8 +157,8 @@ impl Read for String {
 
 impl Read for bool {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match node.get_ref() {
-            DeValue::Boolean(b) => Ok(*b),
+        match &node.value {
+            Value::Boolean(b) => Ok(*b),
             _ => Err(invalid(node, "a boolean")),
         }
     }
@@ -166,8 +166,8 @@ impl Read for bool {
 
 impl Read for i64 {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match node.get_ref() {
-            DeValue::Integer(i) => whole(node, i, || format!("integer `{i}` is out of range")),
+        match &node.value {
+            Value::Integer { text, .. } => whole(node, || format!("integer `{text}` is out of range")),
             _ => Err(invalid(node, "i64")),
         }
     }
@@ -177,10 +177,10 @@ impl Read for i64 {
 /// into a checked [`rust_decimal::Decimal`].
 impl Read for Number {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match node.get_ref() {
-            DeValue::String(s) => Ok(Number::Str(s.to_string())),
-            DeValue::Integer(i) => integer(node, i).map(Number::Int),
-            DeValue::Float(f) => float(node, f).map(Number::Float),
+        match &node.value {
+            Value::String(s) => Ok(Number::Str(s.to_string())),
+            Value::Integer { .. } => integer(node).map(Number::Int),
+            Value::Float(_) => float(node).map(Number::Float),
             _ => Err(invalid(node, "a decimal number, as a string (\"0.25\") or an integer")),
         }
     }
@@ -188,14 +188,14 @@ impl Read for Number {
 
 impl<T: Read> Read for Spanned<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
-        Ok(Spanned::new(node.span(), T::read(node)?))
+        Ok(Spanned::new(node.span.clone(), T::read(node)?))
     }
 }
 
 impl<T: Read> Read for Vec<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match node.get_ref() {
-            DeValue::Array(items) => items.iter().map(T::read).collect(),
+        match &node.value {
+            Value::Array(items) => items.iter().map(T::read).collect(),
             _ => Err(invalid(node, "a sequence")),
         }
     }
@@ -239,10 +239,10 @@ impl<'a, T> IntoIterator for &'a Entries<T> {
 
 impl<T: Read> Read for Entries<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match node.get_ref() {
-            DeValue::Table(table) => table
+        match &node.value {
+            Value::Table(table) => table
                 .iter()
-                .map(|(k, v)| Ok((Spanned::new(k.span(), k.get_ref().to_string()), T::read(v)?)))
+                .map(|(k, v)| Ok((Spanned::new(k.span.clone(), k.name.to_string()), T::read(v)?)))
                 .collect::<Result<_>>()
                 .map(Entries),
             _ => Err(invalid(node, "a map")),
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn variants_name_the_choices() {
-        let node = Spanned::new(0..3, DeValue::String("odd".into()));
+        let node = Node { span: 0..3, value: Value::String("odd".into()) };
         let e = variant(&node, &[("a", 1), ("b", 2), ("c", 3)]).unwrap_err();
         assert_eq!(e.message, "unknown variant `odd`, expected one of `a`, `b`, `c`");
         let e = variant(&node, &[("a", 1), ("b", 2)]).unwrap_err();
