@@ -27,6 +27,46 @@ pub fn parse_request<T: Request>(json: &str) -> Result<T, ErrorInfo> {
     crate::json_read::from_str(json).map_err(ErrorInfo::bad_request)
 }
 
+/// An answer, a reference sheet or an error as JSON text: the bytes
+/// `serde_json::to_string` writes, from the engine's own writer (what the
+/// WebAssembly package hands to JavaScript). Fails only if a type held a
+/// float or a map key that is not a string, which none of them does.
+#[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
+pub fn to_json<T: ToJson + ?Sized>(value: &T) -> Result<String, ErrorInfo> {
+    value.write_json().map_err(|e| ErrorInfo::new("internal", e.to_string()))
+}
+
+/// The types [`to_json`] writes: every answer, the reference sheets and
+/// [`ErrorInfo`]. Sealed. Each writes itself with code built in this
+/// crate, not in the caller's.
+pub trait ToJson {
+    #[doc(hidden)]
+    fn write_json(&self) -> Result<String, crate::json_write::Error>;
+}
+
+macro_rules! to_json_for {
+    ($($t:ty),* $(,)?) => {$(
+        impl ToJson for $t {
+            fn write_json(&self) -> Result<String, crate::json_write::Error> {
+                crate::json_write::keyed(self)
+            }
+        }
+    )*};
+}
+
+to_json_for!(
+    crate::Estimate<'_>,
+    crate::Decision<'_>,
+    crate::LimitCheck<'_>,
+    crate::Quote<'_>,
+    crate::TopUpQuote,
+    crate::BillingView<'_>,
+    crate::RateSheet,
+    crate::PolicySheet<'_>,
+    ErrorInfo,
+    [ErrorInfo],
+);
+
 /// The types [`parse_request`] reads: the request of each operation, a
 /// [`Run`](crate::Run) and [`SourceTexts`]. Sealed: the reading is the
 /// engine's.
@@ -171,6 +211,8 @@ impl std::fmt::Display for ErrorInfo {
         f.write_str(&self.message)
     }
 }
+
+impl std::error::Error for ErrorInfo {}
 
 impl From<&LoadProblem> for ErrorInfo {
     fn from(p: &LoadProblem) -> Self {

@@ -8,6 +8,7 @@ mod engine;
 mod error;
 mod estimate;
 mod json_read;
+mod json_write;
 pub mod limits;
 mod load;
 mod money;
@@ -26,8 +27,8 @@ mod tree;
 mod validate;
 
 pub use api::{
-    check_request_size, parse_request, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, Request, SourceTexts,
-    TopUpRequest,
+    check_request_size, parse_request, to_json, AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, Request,
+    SourceTexts, ToJson, TopUpRequest,
 };
 pub use checks::{
     BillingView, Buttons, Denial, LimitCheck, LimitView, Money, PoolView, Quote, ReasonCode, Room, SpendView,

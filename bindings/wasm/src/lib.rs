@@ -11,12 +11,11 @@
 //! was no faster. Answers: the per-call ones as a tape of their values (see
 //! `tape`) that `js/boundary.js` turns into the keyed objects (a quarter of
 //! what `JSON.parse` of the keyed text costs); the reference sheets and
-//! error problems as the keyed JSON (`json`), via `JSON.parse`.
+//! error problems as the keyed JSON (`tollgate::to_json`), via `JSON.parse`.
 //!
 //! Every request and answer type, and its JSON, lives in the engine; this
 //! crate only converts values at the boundary.
 
-mod json;
 mod tape;
 
 use serde::Serialize;
@@ -48,7 +47,7 @@ fn error(info: &ErrorInfo) -> JsValue {
         set("help", JsValue::from_str(help));
     }
     if !info.problems.is_empty() {
-        if let Ok(value) = to_js(&info.problems) {
+        if let Ok(value) = to_js(info.problems.as_slice()) {
             set("problems", value);
         }
     }
@@ -58,13 +57,9 @@ fn error(info: &ErrorInfo) -> JsValue {
 /// The reference sheets and error problems cross as JSON text turned into
 /// objects by `JSON.parse`: one boundary crossing instead of one per field,
 /// and the very bytes the native interfaces write.
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text = json::keyed(value).map_err(internal)?;
+fn to_js<T: tollgate::ToJson + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let text = tollgate::to_json(value).map_err(|e| error(&e))?;
     js_sys::JSON::parse(&text)
-}
-
-fn internal(e: json::Error) -> JsValue {
-    error(&ErrorInfo::new("internal", e.to_string()))
 }
 
 // The JavaScript half of the boundary: requests to JSON text, and the tapes
@@ -156,7 +151,7 @@ fn read_request<T: tollgate::Request>(value: &JsValue, buf: &mut Vec<u8>) -> Res
 
 /// Answers (or throws) in one step: `f` gets the parsed request, `build`
 /// turns the tape of its answer into the answer object.
-fn call<R: tollgate::Request, T: Serialize, E>(
+fn call<R: tollgate::Request, T: Serialize + tollgate::ToJson, E>(
     request: JsValue,
     f: impl FnOnce(R) -> Result<T, E>,
     build: fn(&str) -> JsValue,
@@ -166,7 +161,10 @@ where
 {
     let request = from_js::<R>(request)?;
     match f(request) {
-        Ok(answer) => Ok(build(&tape::for_js(&answer).map_err(internal)?)),
+        Ok(answer) => match tape::tape(&answer) {
+            Some(tape) => Ok(build(&tape)),
+            None => Ok(build(&tollgate::to_json(&answer).map_err(|e| error(&e))?)),
+        },
         Err(e) => Err(error(&ErrorInfo::from(&e))),
     }
 }

@@ -1,9 +1,8 @@
-//! The keyed JSON text of the reference sheets and error problems: the
-//! very bytes `serde_json::to_string` writes (tested against it below),
-//! for `JSON.parse` in JavaScript. The module's one JSON writer, so it
-//! carries none of serde_json's. Floats are refused: no answer has one, and
-//! writing them would need a float printer. (Per-call answers cross as a
-//! tape instead: `crate::tape`.)
+//! The engine's JSON writer, behind [`crate::to_json`]: the very bytes
+//! `serde_json::to_string` writes (tested against it below), so the
+//! WebAssembly package carries none of serde_json's writer, and its code is
+//! built in this crate (for size) rather than in each caller. Floats are
+//! refused: no answer has one, and writing them would need a float printer.
 
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Write as _};
@@ -11,7 +10,8 @@ use std::fmt::{self, Write as _};
 /// What serializing an answer can fail with: only a float or a map key that
 /// is not a string, which no answer type has.
 #[derive(Debug)]
-pub(crate) struct Error(String);
+#[doc(hidden)]
+pub struct Error(String);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
