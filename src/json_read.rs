@@ -15,6 +15,8 @@
 //! reads as a struct's fields in order, is refused; an item `kind` that is
 //! not a string is `invalid type: …, expected enum ItemKind` (serde_json:
 //! `expected value`); a number too large for a decimal is named as written;
+//! a quoted string in a message keeps unprintable characters that are not
+//! control characters (`Debug` escapes them, from tables of its own);
 //! and a number with more digits than a float keeps is rounded correctly,
 //! where `serde_json` may miss by one unit in the last place.
 //!
@@ -129,7 +131,7 @@ impl<'a> Reader<'a> {
         let found = match self.peek() {
             None => return "EOF while parsing a value".to_string(),
             Some(b'"') => match self.string() {
-                Ok(s) => format!("string {s:?}"),
+                Ok(s) => format!("string {}", crate::read::quoted(&s)),
                 Err(e) => return e,
             },
             Some(b'-' | b'0'..=b'9') => match self.number() {

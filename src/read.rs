@@ -34,10 +34,37 @@ pub(crate) fn document<T: Read>(text: &str) -> Result<T> {
     T::read(&root)
 }
 
+/// Text in double quotes as `{:?}` writes it for the text a person types:
+/// `"`, `\\` and control characters escaped. Other characters are kept as
+/// they are (`Debug` also escapes unprintable ones, from tables that would be
+/// 3 KB of the WebAssembly module).
+pub(crate) fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => {
+                use std::fmt::Write as _;
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// What a value is, in serde's words (`integer `5``, `string "x"`).
 fn found(value: &Value<'_>) -> String {
     match value {
-        Value::String(s) => format!("string {s:?}"),
+        Value::String(s) => format!("string {}", quoted(s)),
         Value::Integer { text, .. } => format!("integer `{text}`"),
         Value::Float(f) => format!("floating point `{f}`"),
         Value::Boolean(b) => format!("boolean `{b}`"),
@@ -301,6 +328,16 @@ mod tests {
         assert_eq!(err("name = \"a\"\ntags = \"x\"").0, "invalid type: string \"x\", expected a sequence");
         assert_eq!(err("name = \"a\"\non = 1.5").0, "invalid type: floating point `1.5`, expected a boolean");
         assert_eq!(err("name = ").1, "");
+    }
+
+    #[test]
+    fn quoted_text_is_debug_text_but_for_unprintable_characters() {
+        for s in ["", "plain", "a\"b\\c", "tab\there\n\r", "é ü 😀", "\u{1}\u{7f}\0\u{9f}", "'single'"] {
+            assert_eq!(quoted(s), format!("{s:?}"), "{s}");
+        }
+        // Debug escapes a zero-width space; the message keeps it.
+        assert_eq!(quoted("a\u{200b}b"), "\"a\u{200b}b\"");
+        assert_ne!(quoted("a\u{200b}b"), format!("{:?}", "a\u{200b}b"));
     }
 
     #[test]
