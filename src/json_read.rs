@@ -310,8 +310,8 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok((Num::Float(f), text)),
+        match crate::float::parse(text) {
+            Some(f) if f.is_finite() => Ok((Num::Float(f), text)),
             _ => Err("number out of range".to_string()),
         }
     }

@@ -7,6 +7,7 @@ mod checks;
 mod engine;
 mod error;
 mod estimate;
+mod float;
 mod json_read;
 mod json_write;
 pub mod limits;

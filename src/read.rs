@@ -168,9 +168,8 @@ pub(crate) fn float(node: &Node<'_>) -> Result<f64> {
     let Value::Float(text) = &node.value else {
         return Err(invalid(node, "a float"));
     };
-    text.replace('_', "")
-        .parse::<f64>()
-        .map_err(|_| Shape { message: format!("`{text}` is not a decimal number"), span: node.span.clone() })
+    crate::float::parse(&text.replace('_', ""))
+        .ok_or_else(|| Shape { message: format!("`{text}` is not a decimal number"), span: node.span.clone() })
 }
 
 impl Read for String {
