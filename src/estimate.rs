@@ -222,17 +222,20 @@ impl From<Overflow> for Fail {
 /// size of its value instead of the size of the largest error variant.
 type Fail = Box<EstimateError>;
 
-#[inline(always)]
+// `#[inline]`, not `(always)`: natively (opt-level 3) they are inlined all
+// the same; the WebAssembly build (size) keeps one copy of each instead of
+// rust_decimal's arithmetic at every use (6 KB of the gzipped module).
+#[inline]
 fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
     a.checked_add(b).ok_or(Overflow)
 }
 
-#[inline(always)]
+#[inline]
 fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
     a.checked_mul(b).ok_or(Overflow)
 }
 
-#[inline(always)]
+#[inline]
 fn div(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
     a.checked_div(b).ok_or(Overflow)
 }
