@@ -221,7 +221,15 @@ impl<T: Read> Read for Spanned<T> {
 impl<T: Read> Read for Vec<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
         match &node.value {
-            Value::Array(items) => items.iter().map(T::read).collect(),
+            // A plain loop: `collect` into a `Result` instantiates an
+            // adapter per element type, 1–6 KB of the module each.
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(T::read(item)?);
+                }
+                Ok(out)
+            }
             _ => Err(invalid(node, "a sequence")),
         }
     }
@@ -266,11 +274,13 @@ impl<'a, T> IntoIterator for &'a Entries<T> {
 impl<T: Read> Read for Entries<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
         match &node.value {
-            Value::Table(table) => table
-                .iter()
-                .map(|(k, v)| Ok((Spanned::new(k.span.clone(), k.name.to_string()), T::read(v)?)))
-                .collect::<Result<_>>()
-                .map(Entries),
+            Value::Table(table) => {
+                let mut out = Vec::with_capacity(table.len());
+                for (k, v) in table {
+                    out.push((Spanned::new(k.span.clone(), k.name.to_string()), T::read(v)?));
+                }
+                Ok(Entries(out))
+            }
             _ => Err(invalid(node, "a map")),
         }
     }
