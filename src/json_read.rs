@@ -326,6 +326,27 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Before each member of an object or array that `close` ends: `None`
+    /// at its end (not taken), else the first byte of the member (peeked),
+    /// after the comma between members. The errors are serde_json's.
+    #[inline]
+    fn member(&mut self, first: &mut bool, close: u8, between: &str, end: &str) -> Result<Option<u8>> {
+        let next = match self.peek() {
+            Some(b) if b == close => return Ok(None),
+            Some(b',') if !*first => {
+                self.at += 1;
+                self.peek()
+            }
+            Some(b) if *first => {
+                *first = false;
+                Some(b)
+            }
+            Some(_) => return Err(between.to_string()),
+            None => return Err(end.to_string()),
+        };
+        next.map(Some).ok_or_else(|| "EOF while parsing a value".to_string())
+    }
+
     /// An object: `entry` reads the colon and the value, given the key.
     /// Its punctuation errors are `serde_json`'s, case by case.
     #[inline]
@@ -335,25 +356,11 @@ impl<'a> Reader<'a> {
         }
         self.enter()?;
         let mut first = true;
-        loop {
-            let next = match self.peek() {
-                Some(b'}') => break,
-                Some(b',') if !first => {
-                    self.at += 1;
-                    self.peek()
-                }
-                Some(_) if first => {
-                    first = false;
-                    self.peek()
-                }
-                Some(_) => return Err("expected `,` or `}`".to_string()),
-                None => return Err("EOF while parsing an object".to_string()),
-            };
+        while let Some(next) = self.member(&mut first, b'}', "expected `,` or `}`", "EOF while parsing an object")? {
             match next {
-                Some(b'"') => {}
-                Some(b'}') => return Err("trailing comma".to_string()),
-                Some(_) => return Err("key must be a string".to_string()),
-                None => return Err("EOF while parsing a value".to_string()),
+                b'"' => {}
+                b'}' => return Err("trailing comma".to_string()),
+                _ => return Err("key must be a string".to_string()),
             }
             let key = self.string()?;
             entry(self, key)?;
@@ -402,25 +409,11 @@ impl<'a> Reader<'a> {
         }
         self.enter()?;
         let mut first = true;
-        loop {
-            let next = match self.peek() {
-                Some(b']') => break,
-                Some(b',') if !first => {
-                    self.at += 1;
-                    self.peek()
-                }
-                Some(_) if first => {
-                    first = false;
-                    self.peek()
-                }
-                Some(_) => return Err("expected `,` or `]`".to_string()),
-                None => return Err("EOF while parsing a list".to_string()),
-            };
-            match next {
-                Some(b']') => return Err("trailing comma".to_string()),
-                Some(_) => item(self)?,
-                None => return Err("EOF while parsing a value".to_string()),
+        while let Some(next) = self.member(&mut first, b']', "expected `,` or `]`", "EOF while parsing a list")? {
+            if next == b']' {
+                return Err("trailing comma".to_string());
             }
+            item(self)?;
         }
         self.at += 1;
         self.depth -= 1;
