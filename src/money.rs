@@ -51,6 +51,7 @@ pub(crate) enum NumberError {
 
 impl<'a> RawNumber<'a> {
     /// The exact decimal value.
+    #[inline]
     pub(crate) fn to_decimal(self) -> Result<Decimal, NumberError> {
         match self {
             RawNumber::Str(s) => parse_decimal_str(s),
@@ -63,6 +64,7 @@ impl<'a> RawNumber<'a> {
 
 /// Parses a plain decimal string (`"12"`, `"0.25"`, `"-3.5"`) exactly: no
 /// exponents, no rounding of long fractions.
+#[inline]
 pub(crate) fn parse_decimal_str(s: &str) -> Result<Decimal, NumberError> {
     let (negative, body) = match s.strip_prefix('-') {
         Some(body) => (true, body),
@@ -83,9 +85,25 @@ pub(crate) fn parse_decimal_str(s: &str) -> Result<Decimal, NumberError> {
 /// the fraction's trailing zeros as `Decimal::from_str_exact` does; `None`
 /// when it needs more than 96 bits or 28 places. Rust_decimal's own parsers
 /// were 3 KB of the gzipped WebAssembly module.
+#[inline]
 pub(crate) fn exact(negative: bool, whole: &str, fraction: &str, exp: i64) -> Option<Decimal> {
-    let mut mantissa: i128 = 0;
-    for b in whole.bytes().chain(fraction.bytes()) {
+    // u64 while it holds (every decimal a request or file usually has),
+    // i128 beyond: WebAssembly has no 128-bit arithmetic.
+    let mut digits = whole.bytes().chain(fraction.bytes());
+    let mut small: u64 = 0;
+    let mut mantissa: i128 = loop {
+        match digits.next() {
+            None => break i128::from(small),
+            Some(b) => {
+                let d = u64::from(b.checked_sub(b'0')?);
+                match small.checked_mul(10).and_then(|m| m.checked_add(d)) {
+                    Some(m) => small = m,
+                    None => break i128::from(small) * 10 + i128::from(d),
+                }
+            }
+        }
+    };
+    for b in digits {
         mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(b.checked_sub(b'0')?))?;
         if mantissa >= 1 << 96 {
             return None;
