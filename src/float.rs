@@ -343,20 +343,23 @@ fn exact_digits(x: f64) -> (Vec<u8>, i32) {
     (digits, point)
 }
 
+/// Seeded xorshift for the unit tests of the crate: failures repeat.
+#[cfg(test)]
+pub(crate) fn rng(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// Seeded xorshift: failures repeat.
-    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
-    }
+    use super::rng;
 
     fn same(text: &str) {
         let ours = parse(text).unwrap();

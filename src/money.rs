@@ -376,13 +376,7 @@ mod tests {
 
     #[test]
     fn decimal_strings_read_as_rust_decimal_reads_them() {
-        let mut seed: u64 = 0x1234_5678_9ABC_DEF1;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::float::rng(0x1234_5678_9ABC_DEF1);
         let mut cases: Vec<String> = [
             "0",
             "-0",
@@ -432,13 +426,8 @@ mod tests {
     /// Floats of every kind: any bits, short decimals, every binary
     /// exponent a decimal can hold, powers of two and their neighbours
     /// (where the float's interval is lopsided), seeded so a failure repeats.
-    fn floats(n: usize, mut seed: u64) -> impl Iterator<Item = f64> {
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+    fn floats(n: usize, seed: u64) -> impl Iterator<Item = f64> {
+        let mut next = crate::float::rng(seed);
         (0..n).map(move |i| {
             let r = next();
             match i % 4 {

@@ -1051,13 +1051,7 @@ mod tests {
 
     #[test]
     fn variations_parse_as_toml_parses_them() {
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::float::rng(0x9E37_79B9_7F4A_7C15);
         const BITS: &[&str] = &[
             "[", "]", "[[", "=", ".", "\"", "'", "{", "}", ",", "#", "\n", " ", "a", "1", "_", "-", "x.y", "\"\"\"",
             "\\",
