@@ -216,9 +216,13 @@ pub(crate) fn parse(text: &str) -> Option<f64> {
                     if digits.is_empty() || !all_digits(digits) {
                         return None;
                     }
+                    let digits = digits.trim_start_matches('0');
                     // Beyond ±10^9 the value is 0 or infinite either way.
-                    let v = digits.get(digits.len().saturating_sub(10)..).unwrap_or(digits);
-                    let v: i64 = if digits.len() > 10 { 10_000_000_000 } else { v.parse().ok()? };
+                    let v: i64 = match digits.len() {
+                        0 => 0,
+                        1..=10 => digits.parse().ok()?,
+                        _ => 10_000_000_000,
+                    };
                     if e.starts_with('-') {
                         -v
                     } else {
