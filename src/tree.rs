@@ -12,6 +12,7 @@
 //! messages are its own.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// A value and its span.
@@ -81,11 +82,34 @@ struct Table<'i> {
     span: Range<usize>,
     kind: Kind,
     entries: Vec<(Key<'i>, Item<'i>)>,
+    /// Entries by name, once there are enough that scanning them for every
+    /// new key would make a large table quadratic.
+    index: Option<HashMap<Cow<'i, str>, usize>>,
 }
+
+/// Entries a table holds before it is indexed.
+const SCAN: usize = 32;
 
 impl<'i> Table<'i> {
     fn new(span: Range<usize>, kind: Kind) -> Self {
-        Table { span, kind, entries: Vec::new() }
+        Table { span, kind, entries: Vec::new(), index: None }
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.entries.iter().position(|(k, _)| k.name == name),
+        }
+    }
+
+    fn push(&mut self, key: Key<'i>, item: Item<'i>) {
+        if let Some(index) = &mut self.index {
+            index.insert(key.name.clone(), self.entries.len());
+        }
+        self.entries.push((key, item));
+        if self.index.is_none() && self.entries.len() > SCAN {
+            self.index = Some(self.entries.iter().enumerate().map(|(i, (k, _))| (k.name.clone(), i)).collect());
+        }
     }
 }
 
@@ -300,7 +324,7 @@ impl<'i> Parser<'i> {
     }
 
     fn find(&self, table: usize, name: &str) -> Option<usize> {
-        self.tables.get(table)?.entries.iter().position(|(k, _)| k.name == name)
+        self.tables.get(table)?.find(name)
     }
 
     fn entry_mut(&mut self, table: usize, i: usize) -> Option<&mut Item<'i>> {
@@ -309,7 +333,7 @@ impl<'i> Parser<'i> {
 
     fn insert(&mut self, table: usize, key: Key<'i>, item: Item<'i>) {
         if let Some(t) = self.tables.get_mut(table) {
-            t.entries.push((key, item));
+            t.push(key, item);
         }
     }
 
@@ -1039,6 +1063,27 @@ mod tests {
     fn every_case_parses_as_toml_parses_it() {
         let wrong: Vec<String> = CASES.iter().filter_map(|c| disagreement(c)).collect();
         assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), CASES.len(), wrong.join("\n"));
+    }
+
+    #[test]
+    fn large_tables_find_their_keys_by_index() {
+        // Past `SCAN` entries a table looks keys up by index: repeats are
+        // still refused there, in headers and in dotted keys alike.
+        let keys: String = (0..200).map(|i| format!("k{i} = {i}\n")).collect();
+        let headers: String = (0..200).map(|i| format!("[t.h{i}]\nx = 1\n")).collect();
+        for text in [
+            keys.clone(),
+            format!("{keys}k150 = 0\n"),
+            format!("{keys}k150.x = 0\n"),
+            headers.clone(),
+            format!("{headers}[t.h150]\n"),
+            format!("{headers}[t]\nh150.y = 2\n"),
+            format!("{headers}[[t.h150]]\n"),
+        ] {
+            assert_eq!(disagreement(&text), None);
+        }
+        assert!(parse(&format!("{keys}k150 = 0\n")).is_err());
+        assert!(parse(&headers).is_ok());
     }
 
     #[test]
