@@ -238,6 +238,15 @@ pub(crate) fn parse(text: &str) -> Option<f64> {
                 digits.pop();
                 exp += 1;
             }
+            // Past 800 significant digits only "something follows" can still
+            // decide the rounding (no halfway point of doubles needs more
+            // than 768): keep 799 and a 1 for the rest, so a number of a
+            // million digits costs what one of 800 does.
+            if digits.len() > 800 {
+                exp += digits.len() as i64 - 800;
+                digits.truncate(799);
+                digits.push(1);
+            }
             if digits.is_empty() {
                 0.0
             } else {
@@ -423,6 +432,21 @@ mod tests {
         assert_eq!(parse(".5"), None);
         assert_eq!(parse("1e"), None);
         assert_eq!(parse("x"), None);
+    }
+
+    #[test]
+    fn parse_is_std_on_very_long_numbers() {
+        let mut next = rng(0xDEAD_BEEF_1234_5678);
+        for _ in 0..50 {
+            let len = 700 + next() % 5000;
+            let digits: String = (0..len).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+            let exp = (next() % 1200) as i64 - 5600;
+            same(&format!("1{digits}e{exp}"));
+            same(&format!("0.{digits}"));
+        }
+        // Halfway between two doubles, then a nonzero digit far out.
+        same(&format!("9007199254740993{}1", "0".repeat(3000)));
+        same(&format!("9007199254740993{}", "0".repeat(3000)));
     }
 
     #[test]
