@@ -61,7 +61,7 @@ type Result<T> = std::result::Result<T, SyntaxError>;
 /// Parses a whole document; its root table spans `0..0`, as the `toml`
 /// crate's does.
 pub(crate) fn parse(text: &str) -> Result<Node<'_>> {
-    let mut p = Parser { text, at: 0, tables: vec![Table::new(0..0, Kind::Header)] };
+    let mut p = Parser { text, at: 0, tables: vec![Table::new(0..0, Kind::Header)], depth: 0 };
     p.document()?;
     Ok(Node { span: 0..0, value: p.finish(0) })
 }
@@ -127,7 +127,14 @@ struct Parser<'i> {
     at: usize,
     /// Every table of the document, by index; 0 is the root.
     tables: Vec<Table<'i>>,
+    /// Arrays and inline tables open around the current value.
+    depth: usize,
 }
+
+/// How deep values and keys may nest: far past any real file, and shallow
+/// enough that reading, building and dropping the tree (all recursive) stay
+/// within the smallest stack the engine runs on (WebAssembly's).
+const MAX_DEPTH: usize = 128;
 
 fn error<T>(message: impl Into<String>, span: Range<usize>) -> Result<T> {
     Err(SyntaxError { message: message.into(), span })
@@ -276,6 +283,9 @@ impl<'i> Parser<'i> {
             self.at += 1;
         }
         let span = start..self.at;
+        if keys.len() > MAX_DEPTH {
+            return error(format!("keys nest deeper than {MAX_DEPTH} levels"), span);
+        }
         let Some((last, path)) = keys.split_last() else {
             return error("invalid key", span);
         };
@@ -370,7 +380,12 @@ impl<'i> Parser<'i> {
     /// `key = value` into `table`; `inline` inside `{ … }`, where newlines
     /// may come between the parts (TOML 1.1).
     fn keyval(&mut self, table: usize, inline: bool) -> Result<()> {
+        let key_start = self.at;
         let keys = self.key(inline)?;
+        // The last key names a value; the ones before it, tables.
+        if keys.len() - 1 + self.depth > MAX_DEPTH {
+            return error(format!("keys nest deeper than {MAX_DEPTH} levels"), key_start..self.at);
+        }
         if self.peek() != Some(b'=') {
             return error("expected `=`", self.at..self.at + 1);
         }
@@ -416,14 +431,25 @@ impl<'i> Parser<'i> {
         Ok(Node { span: start..self.at, value })
     }
 
+    /// One level deeper into an array or inline table opened at `start`.
+    fn enter(&mut self, start: usize) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return error(format!("values nest deeper than {MAX_DEPTH} levels"), start..start + 1);
+        }
+        Ok(())
+    }
+
     fn array(&mut self) -> Result<Value<'i>> {
         let start = self.at;
         self.at += 1;
+        self.enter(start)?;
         let mut items = Vec::new();
         loop {
             self.space()?;
             if self.peek() == Some(b']') {
                 self.at += 1;
+                self.depth -= 1;
                 return Ok(Value::Array(items));
             }
             if self.peek().is_none() {
@@ -442,6 +468,7 @@ impl<'i> Parser<'i> {
     fn inline_table(&mut self) -> Result<Value<'i>> {
         let start = self.at;
         self.at += 1;
+        self.enter(start)?;
         let table = self.tables.len();
         self.tables.push(Table::new(start..start, Kind::Dotted));
         loop {
@@ -462,6 +489,7 @@ impl<'i> Parser<'i> {
                 _ => return error("expected `,` or `}`", self.at..self.at + 1),
             }
         }
+        self.depth -= 1;
         // Finished into a value: nothing may add to it once it is read.
         Ok(self.finish(table))
     }
@@ -1063,6 +1091,25 @@ mod tests {
     fn every_case_parses_as_toml_parses_it() {
         let wrong: Vec<String> = CASES.iter().filter_map(|c| disagreement(c)).collect();
         assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), CASES.len(), wrong.join("\n"));
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = |n: usize| {
+            (format!("a = {}1{}", "[".repeat(n), "]".repeat(n)), format!("a = {}1{}", "{b=".repeat(n), "}".repeat(n)))
+        };
+        let (arrays, tables) = deep(MAX_DEPTH);
+        assert!(parse(&arrays).is_ok() && parse(&tables).is_ok());
+        let (arrays, tables) = deep(100_000);
+        assert_eq!(parse(&arrays).unwrap_err().message, "values nest deeper than 128 levels");
+        assert_eq!(parse(&tables).unwrap_err().message, "values nest deeper than 128 levels");
+        let dotted = format!("{} = 1", vec!["k"; 100_000].join("."));
+        assert_eq!(parse(&dotted).unwrap_err().message, "keys nest deeper than 128 levels");
+        let header = format!("[{}]", vec!["k"; 100_000].join("."));
+        assert_eq!(parse(&header).unwrap_err().message, "keys nest deeper than 128 levels");
+        // Keys inside inline tables count with the tables around them.
+        let inner = format!("a = {}{{{} = 1}}{}", "{b=".repeat(99), vec!["k"; 30].join("."), "}".repeat(99));
+        assert_eq!(parse(&inner).unwrap_err().message, "keys nest deeper than 128 levels");
     }
 
     #[test]
