@@ -110,6 +110,10 @@ pub(crate) fn exact(negative: bool, whole: &str, fraction: &str, exp: i64) -> Op
         }
     }
     let mut scale = i64::try_from(fraction.len()).ok()? - exp;
+    if mantissa == 0 {
+        // Zero times any power of ten: no loop over the exponent (`0e999999999`).
+        scale = scale.clamp(0, 28);
+    }
     while scale < 0 {
         mantissa = mantissa.checked_mul(10)?;
         scale += 1;
@@ -473,6 +477,9 @@ mod tests {
         assert_eq!(exact_float_literal("1_000.5", 1000.5), Ok(d("1000.5")));
         assert_eq!(exact_float_literal("2e-3", 0.002), Ok(d("0.002")));
         assert_eq!(exact_float_literal("+2.50", 2.5), Ok(d("2.5")));
+        // Zero with a huge exponent is zero, at once (it once looped over the exponent).
+        assert_eq!(exact_float_literal("0e999999999999999", 0.0), Ok(Decimal::ZERO));
+        assert_eq!(exact_float_literal("0.0e-999999999", 0.0), Ok(Decimal::ZERO));
         assert_eq!(
             exact_float_literal("0.30000000000000001", 0.3),
             Err(NumberError::InexactFloat("0.30000000000000001".into()))
