@@ -208,23 +208,16 @@ impl Serialize for Unit {
             // Written by hand: `Display`'s formatting machinery was a few
             // percent of every estimate call from JavaScript.
             Unit::Tokens(n) => {
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(*n).as_bytes();
                 let mut text = [0u8; 27];
-                let mut at = 20;
-                let mut n = *n;
-                loop {
-                    at -= 1;
-                    if let Some(d) = text.get_mut(at) {
-                        *d = b'0' + (n % 10) as u8;
-                    }
-                    n /= 10;
-                    if n == 0 {
-                        break;
+                if let Some((head, tail)) = text.split_at_mut_checked(digits.len()) {
+                    head.copy_from_slice(digits);
+                    if let Some(tail) = tail.get_mut(..7) {
+                        tail.copy_from_slice(b" tokens");
                     }
                 }
-                if let Some(tail) = text.get_mut(20..) {
-                    tail.copy_from_slice(b" tokens");
-                }
-                s.serialize_str(std::str::from_utf8(text.get(at..).unwrap_or(b"")).unwrap_or(""))
+                s.serialize_str(std::str::from_utf8(text.get(..digits.len() + 7).unwrap_or(b"")).unwrap_or(""))
             }
             Unit::Image => s.serialize_str("image"),
             Unit::Second => s.serialize_str("second"),

@@ -187,74 +187,91 @@ fn nearest(digits: &[u8], exp: i64) -> f64 {
 /// (JSON's numbers and TOML's floats, underscores removed), or TOML's `inf`
 /// and `nan` with an optional sign. `None` for anything else.
 pub(crate) fn parse(text: &str) -> Option<f64> {
+    let special = match text.strip_prefix(['+', '-']).unwrap_or(text) {
+        "inf" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        _ => None,
+    };
+    let (negative, value) = match special {
+        Some(value) => (text.starts_with('-'), value),
+        None => {
+            let (negative, whole, fraction, exp) = split(text)?;
+            (negative, from_parts(whole, fraction, exp))
+        }
+    };
+    Some(if negative { -value } else { value })
+}
+
+/// The parts of a decimal written `[+-] digits [. digits] [(e|E) [+-]
+/// digits]`: its sign, the digits before and after the point, and the
+/// exponent (held at ±10^10 beyond: the value is 0 or infinite either way).
+/// `None` for anything else.
+pub(crate) fn split(text: &str) -> Option<(bool, &str, &str, i64)> {
     let (negative, unsigned) = match text.as_bytes().first() {
         Some(b'-') => (true, text.get(1..)?),
         Some(b'+') => (false, text.get(1..)?),
         _ => (false, text),
     };
-    let value = match unsigned {
-        "inf" => f64::INFINITY,
-        "nan" => f64::NAN,
-        _ => {
-            let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-                Some(i) => (unsigned.get(..i)?, Some(unsigned.get(i + 1..)?)),
-                None => (unsigned, None),
-            };
-            let (whole, fraction) = match mantissa.split_once('.') {
-                Some((_, "")) => return None,
-                Some(parts) => parts,
-                None => (mantissa, ""),
-            };
-            let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-            if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (unsigned.get(..i)?, Some(unsigned.get(i + 1..)?)),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (mantissa, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let exp = match exponent {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || !all_digits(digits) {
                 return None;
             }
-            let mut exp = match exponent {
-                None => 0,
-                Some(e) => {
-                    let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-                    if digits.is_empty() || !all_digits(digits) {
-                        return None;
-                    }
-                    let digits = digits.trim_start_matches('0');
-                    // Beyond ±10^9 the value is 0 or infinite either way.
-                    let v: i64 = match digits.len() {
-                        0 => 0,
-                        1..=10 => digits.parse().ok()?,
-                        _ => 10_000_000_000,
-                    };
-                    if e.starts_with('-') {
-                        -v
-                    } else {
-                        v
-                    }
-                }
+            let digits = digits.trim_start_matches('0');
+            let v: i64 = match digits.len() {
+                0 => 0,
+                1..=10 => digits.parse().ok()?,
+                _ => 10_000_000_000,
             };
-            exp -= fraction.len() as i64;
-            let mut digits: Vec<u8> = whole.bytes().chain(fraction.bytes()).map(|b| b - b'0').collect();
-            let first = digits.iter().position(|&d| d != 0).unwrap_or(digits.len());
-            digits.drain(..first);
-            while digits.last() == Some(&0) {
-                digits.pop();
-                exp += 1;
-            }
-            // Past 800 significant digits only "something follows" can still
-            // decide the rounding (no halfway point of doubles needs more
-            // than 768): keep 799 and a 1 for the rest, so a number of a
-            // million digits costs what one of 800 does.
-            if digits.len() > 800 {
-                exp += digits.len() as i64 - 800;
-                digits.truncate(799);
-                digits.push(1);
-            }
-            if digits.is_empty() {
-                0.0
+            if e.starts_with('-') {
+                -v
             } else {
-                nearest(&digits, exp)
+                v
             }
         }
     };
-    Some(if negative { -value } else { value })
+    Some((negative, whole, fraction, exp))
+}
+
+/// The double nearest to `whole.fraction × 10^exp` (ASCII digits).
+fn from_parts(whole: &str, fraction: &str, exp: i64) -> f64 {
+    let mut exp = exp - fraction.len() as i64;
+    let mut digits: Vec<u8> = whole.bytes().chain(fraction.bytes()).map(|b| b - b'0').collect();
+    let first = digits.iter().position(|&d| d != 0).unwrap_or(digits.len());
+    digits.drain(..first);
+    while digits.last() == Some(&0) {
+        digits.pop();
+        exp += 1;
+    }
+    // Past 800 significant digits only "something follows" can still
+    // decide the rounding (no halfway point of doubles needs more than
+    // 768): keep 799 and a 1 for the rest, so a number of a million digits
+    // costs what one of 800 does.
+    if digits.len() > 800 {
+        exp += digits.len() as i64 - 800;
+        digits.truncate(799);
+        digits.push(1);
+    }
+    if digits.is_empty() {
+        0.0
+    } else {
+        nearest(&digits, exp)
+    }
 }
 
 /// A float's shortest round-trip decimal form, exactly: the fewest
@@ -279,7 +296,7 @@ pub(crate) fn to_decimal(f: f64) -> Option<Decimal> {
         // The candidate is `n × 10^-scale`.
         let scale = i32::try_from(p).ok()? - point;
         let reads_back = |n: u64| {
-            let mut ds: Vec<u8> = n.to_string().bytes().map(|b| b - b'0').collect();
+            let mut ds: Vec<u8> = itoa::Buffer::new().format(n).bytes().map(|b| b - b'0').collect();
             let mut exp = -i64::from(scale);
             while ds.last() == Some(&0) {
                 ds.pop();
@@ -367,12 +384,18 @@ pub(crate) fn rng(mut seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
+/// `len` random decimal digits, for the unit tests of the crate.
+#[cfg(test)]
+pub(crate) fn random_digits(next: &mut impl FnMut() -> u64, len: u64) -> String {
+    (0..len).map(|_| char::from(b'0' + (next() % 10) as u8)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    use super::rng;
+    use super::{random_digits, rng};
 
     fn same(text: &str) {
         let ours = parse(text).unwrap();
@@ -439,7 +462,7 @@ mod tests {
         let mut next = rng(0xDEAD_BEEF_1234_5678);
         for _ in 0..50 {
             let len = 700 + next() % 5000;
-            let digits: String = (0..len).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+            let digits = random_digits(&mut next, len);
             let exp = (next() % 1200) as i64 - 5600;
             same(&format!("1{digits}e{exp}"));
             same(&format!("0.{digits}"));
@@ -454,14 +477,10 @@ mod tests {
         let mut next = rng(0x2545_F491_4F6C_DD1D);
         for _ in 0..200_000 {
             let len = 1 + next() % 25;
-            let digits: String = (0..len).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+            let digits = random_digits(&mut next, len);
             let point = (next() % (len + 1)) as usize;
             let exp = (next() % 700) as i64 - 350;
-            let text = format!(
-                "{}.{}e{exp}",
-                &digits[..point].to_string().chars().chain("0".chars()).collect::<String>(),
-                &digits[point..]
-            );
+            let text = format!("{}0.{}e{exp}", &digits[..point], &digits[point..]);
             same(&text.replace(".e", ".0e"));
         }
     }

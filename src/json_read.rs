@@ -424,11 +424,22 @@ impl<'a> Reader<'a> {
     /// field is an error, as serde's derive makes it.
     #[inline]
     fn put<T: FromJson>(&mut self, slot: &mut Option<T>, name: &str) -> Result<()> {
+        self.put_with(slot, name, T::read)
+    }
+
+    /// [`Reader::put`] with the value read by `read`.
+    #[inline]
+    fn put_with<T>(
+        &mut self,
+        slot: &mut Option<T>,
+        name: &str,
+        read: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<()> {
         if slot.is_some() {
             return Err(format!("duplicate field `{name}`"));
         }
         self.colon()?;
-        *slot = Some(T::read(self)?);
+        *slot = Some(read(self)?);
         Ok(())
     }
 
@@ -525,12 +536,7 @@ impl FromJson for Dec {
 /// A decimal field, read into its slot.
 #[inline]
 fn put_decimal(r: &mut Reader<'_>, slot: &mut Option<Decimal>, name: &str) -> Result<()> {
-    if slot.is_some() {
-        return Err(format!("duplicate field `{name}`"));
-    }
-    r.colon()?;
-    *slot = Some(Dec::read(r)?.0);
-    Ok(())
+    r.put_with(slot, name, |r| Dec::read(r).map(|d| d.0))
 }
 
 impl FromJson for Quantity {
@@ -728,14 +734,7 @@ impl FromJson for Org {
             3 => r.put(&mut status, "status"),
             4 => r.put(&mut pools, "pools"),
             5 | 6 => r.put(&mut controls, "spendControls"),
-            _ => {
-                if usage.is_some() {
-                    return Err("duplicate field `usage`".to_string());
-                }
-                r.colon()?;
-                usage = Some(map(r, |r| Dec::read(r).map(|d| d.0))?);
-                Ok(())
-            }
+            _ => r.put_with(&mut usage, "usage", |r| map(r, |r| Dec::read(r).map(|d| d.0))),
         })?;
         Ok(Org {
             slug: required(slug, "slug")?,

@@ -546,11 +546,7 @@ impl<'i> Parser<'i> {
                         return Ok(s);
                     }
                     if self.rest().starts_with("\"\"\"") {
-                        // Up to two quotes before the closing three are content.
-                        let mut end = self.at;
-                        while self.text.as_bytes().get(end + 3) == Some(&b'"') && end < self.at + 2 {
-                            end += 1;
-                        }
+                        let end = self.closing(b'"');
                         let s = self.piece(owned, run, end);
                         self.at = end + 3;
                         return Ok(s);
@@ -585,6 +581,16 @@ impl<'i> Parser<'i> {
                 _ => self.at += self.rest().chars().next().map_or(1, char::len_utf8),
             }
         }
+    }
+
+    /// Where a multi-line string's content ends, at three closing `quote`s:
+    /// up to two quotes before them are content.
+    fn closing(&self, quote: u8) -> usize {
+        let mut end = self.at;
+        while self.text.as_bytes().get(end + 3) == Some(&quote) && end < self.at + 2 {
+            end += 1;
+        }
+        end
     }
 
     /// The text from `run` to `end`, after what escapes already made.
@@ -682,10 +688,7 @@ impl<'i> Parser<'i> {
                     return Ok(Cow::Borrowed(s));
                 }
                 b'\'' if self.rest().starts_with("'''") => {
-                    let mut end = self.at;
-                    while self.text.as_bytes().get(end + 3) == Some(&b'\'') && end < self.at + 2 {
-                        end += 1;
-                    }
+                    let end = self.closing(b'\'');
                     let s = self.text.get(from..end).unwrap_or("");
                     self.at = end + 3;
                     return Ok(Cow::Borrowed(s));
