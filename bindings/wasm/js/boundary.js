@@ -204,6 +204,17 @@ function read(text, answer) {
   return value;
 }
 
+/** The reference sheets: their keyed JSON. */
+export const keyed = (text) => JSON.parse(text);
+
+/** The thrown `Error` of an `ErrorInfo`'s keyed JSON: its `message`, and
+ *  `code`, `file`, `line`, `column`, `help`, `problems` as the error has
+ *  them, in that order. */
+export function error(text) {
+  const { message, ...fields } = JSON.parse(text);
+  return Object.assign(new Error(message), fields);
+}
+
 /** `Engine.estimate`. */
 export const estimate = (text) => read(text, estimateOf);
 /** `Engine.authorize`. */

@@ -25,41 +25,23 @@ use tollgate::{
 };
 use wasm_bindgen::prelude::*;
 
-/// Builds the thrown `Error`: `message` plus `code`, and `file`, `line`,
-/// `column`, `help`, `problems` when the error has them.
+/// The thrown `Error`: `message` plus `code`, and `file`, `line`, `column`,
+/// `help`, `problems` when the error has them (built by `js/boundary.js`
+/// from the keyed JSON).
 fn error(info: &ErrorInfo) -> JsValue {
-    let e = js_sys::Error::new(&info.message);
-    let set = |key: &str, value: JsValue| {
-        // Setting a property on a fresh Error object cannot fail.
-        let _ = js_sys::Reflect::set(&e, &JsValue::from_str(key), &value);
-    };
-    set("code", JsValue::from_str(&info.code));
-    if let Some(file) = &info.file {
-        set("file", JsValue::from_str(file));
+    match tollgate::to_json(info) {
+        Ok(text) => make_error(&text),
+        // Writing an ErrorInfo cannot fail; if it ever did, the error still
+        // carries a code and says so.
+        Err(_) => make_error(r#"{"code":"internal","message":"the error could not be written"}"#),
     }
-    if let Some(line) = info.line {
-        set("line", JsValue::from(line));
-    }
-    if let Some(column) = info.column {
-        set("column", JsValue::from(column));
-    }
-    if let Some(help) = &info.help {
-        set("help", JsValue::from_str(help));
-    }
-    if !info.problems.is_empty() {
-        if let Ok(value) = to_js(info.problems.as_slice()) {
-            set("problems", value);
-        }
-    }
-    e.into()
 }
 
-/// The reference sheets and error problems cross as JSON text turned into
-/// objects by `JSON.parse`: one boundary crossing instead of one per field,
-/// and the very bytes the native interfaces write.
+/// The reference sheets cross as JSON text turned into objects by
+/// `JSON.parse`: one boundary crossing instead of one per field, and the
+/// very bytes the native interfaces write.
 fn to_js<T: tollgate::ToJson + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    let text = tollgate::to_json(value).map_err(|e| error(&e))?;
-    js_sys::JSON::parse(&text)
+    tollgate::to_json(value).map(|text| keyed(&text)).map_err(|e| error(&e))
 }
 
 // The JavaScript half of the boundary: requests to JSON text, and the tapes
@@ -90,6 +72,11 @@ extern "C" {
     fn top_up(tape: &str) -> JsValue;
     #[wasm_bindgen(js_name = billingView)]
     fn billing_view(tape: &str) -> JsValue;
+    /// `JSON.parse(text)`.
+    fn keyed(text: &str) -> JsValue;
+    /// The `Error` of an `ErrorInfo`'s keyed JSON.
+    #[wasm_bindgen(js_name = error)]
+    fn make_error(text: &str) -> JsValue;
 }
 
 thread_local! {
