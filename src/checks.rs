@@ -5,12 +5,12 @@
 use crate::error::{LimitError, QuoteError, TopUpError};
 use crate::estimate::Estimate;
 use crate::money::serialize_decimal;
+use crate::names::NameMap;
 use crate::policy::{Decision, Limit, Plan, PolicySet};
 use crate::rates::RateCard;
 use crate::request::{AttrValue, Context, Org, QuoteRequest};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
-use std::collections::BTreeMap;
 
 /// The plan a limit denial points to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -188,7 +188,7 @@ pub struct BillingView<'e> {
     /// `/org/{slug}/billing`.
     pub billing_link: String,
     /// Every `billing.*` action and whether this role may do it now.
-    pub can: BTreeMap<&'e str, bool>,
+    pub can: NameMap<'e, bool>,
     /// The self-serve buttons this role may use.
     pub buttons: Buttons,
     /// The balance, when the role may see it.
@@ -384,12 +384,14 @@ impl PolicySet {
         let ctx = derived_context(self, org, None);
         // The derived context holds declared attributes only; the role must exist.
         let role_name = self.role_id(role)?;
-        let mut can = BTreeMap::new();
+        // Actions are sorted by name.
+        let mut can = Vec::new();
         for (ai, action) in self.actions.iter().enumerate() {
             if action.name.starts_with("billing.") {
-                can.insert(&*action.name, self.decide(role_name, ai, &ctx).allowed());
+                can.push((&*action.name, self.decide(role_name, ai, &ctx).allowed()));
             }
         }
+        let can = NameMap::from_sorted(can);
         let may = |a: &str| can.get(a).copied().unwrap_or(false);
         let buttons = Buttons {
             add_credits: may("billing.top_up") && plan.top_up.is_some(),

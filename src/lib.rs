@@ -42,6 +42,7 @@ pub use error::{
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
 pub use money::Rounding;
+pub use names::NameMap;
 pub use policy::{
     ActionInfo, ConditionTrace, Decision, Effect, Explanation, PlanInfo, PolicySheet, Reason, RoleInfo, RuleInfo,
     RuleTrace,

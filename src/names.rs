@@ -146,6 +146,60 @@ impl<'a, V> IntoIterator for &'a Names<V> {
     }
 }
 
+/// Values by name, in name order: the maps of answers and sheets (in JSON,
+/// an object), such as a role's `can` or a plan's limits.
+///
+/// They are built from lists already sorted by name, so a sorted list of
+/// pairs holds them: a `BTreeMap` of each value type would cost the
+/// WebAssembly module kilobytes of B-tree code for maps of a few entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameMap<'e, V>(Vec<(&'e str, V)>);
+
+impl<'e, V> NameMap<'e, V> {
+    /// From pairs sorted by name, names unique (debug builds check it).
+    pub(crate) fn from_sorted(pairs: Vec<(&'e str, V)>) -> Self {
+        debug_assert!(pairs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)), "names out of order");
+        NameMap(pairs)
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&V> {
+        let i = self.0.binary_search_by(|(k, _)| (*k).cmp(name)).ok()?;
+        self.0.get(i).map(|(_, v)| v)
+    }
+
+    /// Whether `name` has a value.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Names and values, in name order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&'e str, &V)> + ExactSizeIterator {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &'e str> + ExactSizeIterator + '_ {
+        self.0.iter().map(|(k, _)| *k)
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<V: serde::Serialize> serde::Serialize for NameMap<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -176,6 +230,18 @@ mod tests {
         assert!(names.contains_key("b") && !names.contains_key(""));
         assert_eq!(names.iter().next_back().map(|(k, v)| (&**k, *v)), Some(("c", 3)));
         assert_eq!(Names::<u32>::default().keys().count(), 0);
+    }
+
+    #[test]
+    fn a_name_map_finds_what_it_holds_and_writes_an_object() {
+        let map = NameMap::from_sorted(vec![("a", 1), ("b.c", 2), ("d", 3)]);
+        assert_eq!((map.get("a"), map.get("b.c"), map.get("d")), (Some(&1), Some(&2), Some(&3)));
+        assert_eq!((map.get("b"), map.get(""), map.get("e")), (None, None, None));
+        assert!(map.contains_key("d") && !map.contains_key("c"));
+        assert_eq!(map.keys().collect::<Vec<_>>(), ["a", "b.c", "d"]);
+        assert_eq!((map.len(), map.is_empty(), NameMap::<u8>::from_sorted(Vec::new()).is_empty()), (3, false, true));
+        assert_eq!(serde_json::to_string(&map).unwrap(), r#"{"a":1,"b.c":2,"d":3}"#);
+        assert_eq!(crate::json_write::keyed(&map).unwrap(), r#"{"a":1,"b.c":2,"d":3}"#);
     }
 
     proptest::proptest! {

@@ -94,7 +94,7 @@ fn plans_state_every_limit_and_sell_top_ups_in_blocks_of_ten() {
     let limits = ["orgs_joined", "orgs_owned", "pending_invitations", "projects_per_org", "seats"];
     let tools: Vec<String> = engine.rate_sheet().tools.iter().map(|t| t.tool.clone()).collect();
     for plan in &sheet.plans {
-        assert_eq!(plan.limits.keys().copied().collect::<Vec<_>>(), limits, "{}", plan.plan);
+        assert_eq!(plan.limits.keys().collect::<Vec<_>>(), limits, "{}", plan.plan);
         assert_eq!(plan.top_up_increment, Some(10), "{}", plan.plan);
     }
     // The upgrade path climbs to the top plan, which has none.

@@ -2,6 +2,7 @@
 //! pages that offer a role picker or show the permission matrix.
 
 use super::{Effect, Limit, PolicySet};
+use crate::names::NameMap;
 use serde::Serialize;
 
 /// Every role, action, rule and plan, sorted by name (rules in file order).
@@ -13,7 +14,7 @@ pub struct PolicySheet<'e> {
     /// Actions.
     pub actions: Vec<ActionInfo<'e>>,
     /// Context attributes and their types (`string`, `number`, `bool`).
-    pub attributes: std::collections::BTreeMap<&'e str, &'static str>,
+    pub attributes: NameMap<'e, &'static str>,
     /// Rules.
     pub rules: Vec<RuleInfo<'e>>,
     /// Plans.
@@ -76,7 +77,7 @@ pub struct PlanInfo<'e> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_to: Option<&'e str>,
     /// Limits: a count as a string, or `"unlimited"`.
-    pub limits: std::collections::BTreeMap<&'e str, String>,
+    pub limits: NameMap<'e, String>,
     /// Top-up block size in credits, when the plan sells top-ups.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top_up_increment: Option<u64>,
@@ -100,7 +101,9 @@ impl PolicySet {
                 .iter()
                 .map(|a| ActionInfo { action: &a.name, label: &a.label, mutation: a.mutation })
                 .collect(),
-            attributes: self.attributes.iter().map(|(k, t)| (&**k, super::type_name(*t))).collect(),
+            attributes: NameMap::from_sorted(
+                self.attributes.iter().map(|(k, t)| (&**k, super::type_name(*t))).collect(),
+            ),
             rules: self
                 .rules
                 .iter()
@@ -120,17 +123,18 @@ impl PolicySet {
                     plan: &p.name,
                     label: &p.label,
                     upgrade_to: p.upgrade_to.as_deref(),
-                    limits: p
-                        .limits
-                        .iter()
-                        .map(|(k, v)| {
-                            let v = match v {
-                                Limit::Count(n) => n.to_string(),
-                                Limit::Unlimited => "unlimited".to_string(),
-                            };
-                            (&**k, v)
-                        })
-                        .collect(),
+                    limits: NameMap::from_sorted(
+                        p.limits
+                            .iter()
+                            .map(|(k, v)| {
+                                let v = match v {
+                                    Limit::Count(n) => n.to_string(),
+                                    Limit::Unlimited => "unlimited".to_string(),
+                                };
+                                (&**k, v)
+                            })
+                            .collect(),
+                    ),
                     top_up_increment: p.top_up.as_ref().map(|t| t.increment),
                 })
                 .collect(),
