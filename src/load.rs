@@ -6,9 +6,40 @@ use crate::money::{exact_float_literal, Number, NumberError, RawNumber};
 use crate::read::{Read, Shape};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 use toml::Spanned;
+
+/// The first definition of each name of a kind (`role`, `text model`, …),
+/// across files: a later one is a duplicate.
+///
+/// Keyed by kind and name joined by a newline (a valid name holds no
+/// whitespace), in the hash map type the TOML reader's index uses too: the
+/// WebAssembly module carries one copy of the hash table code.
+#[derive(Default)]
+pub(crate) struct Claims {
+    index: HashMap<Cow<'static, str>, usize>,
+    first: Vec<Location>,
+}
+
+impl Claims {
+    /// The checked name, or `None` when it is not a valid name or the kind
+    /// already has it (both reported).
+    pub(crate) fn claim(&mut self, cx: &mut FileCtx, what: &'static str, name: &Spanned<String>) -> Option<Arc<str>> {
+        let id = cx.name(name, what)?;
+        let key = format!("{what}\n{id}");
+        if let Some(first) = self.index.get(key.as_str()).and_then(|&i| self.first.get(i)) {
+            let kind = LoadProblemKind::Duplicate { what, name: name.get_ref().clone(), first: first.clone() };
+            cx.report(kind, name.span());
+            return None;
+        }
+        self.index.insert(Cow::Owned(key), self.first.len());
+        self.first.push(cx.at(name.span()));
+        Some(id)
+    }
+}
 
 /// Problems of one load, gathered across files and sorted into source order.
 #[derive(Default)]

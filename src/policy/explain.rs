@@ -82,7 +82,7 @@ impl PolicySet {
             .rules
             .iter()
             .map(|rule| {
-                let role_matches = rule.roles.as_ref().is_none_or(|rs| rs.iter().any(|x| anc.contains(x)));
+                let role_matches = rule.roles.as_ref().is_none_or(|rs| rs.iter().any(|x| anc.binary_search(x).is_ok()));
                 let action_matches = rule.actions.iter().any(|p| pattern_matches(p, action_name));
                 let conditions: Vec<ConditionTrace<'_>> = if role_matches && action_matches {
                     rule.conditions

@@ -16,12 +16,13 @@ pub use explain::{ConditionTrace, Explanation, RuleTrace};
 pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
 
 use crate::error::{LoadError, LoadProblemKind};
-use crate::load::{FileCtx, Problems};
+use crate::load::{Claims, FileCtx, Problems};
 use crate::names::{sorted_by_name, Names};
 use crate::source::{Location, Source};
 use doc::{CondValue, ConditionDoc, LimitDoc, Name, PlanDoc, PolicyDoc, RuleDoc};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use toml::Spanned;
 
@@ -197,19 +198,19 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     use crate::limits::{MAX_ACTIONS, MAX_INDEX_CELLS, MAX_LIST, MAX_ROLES, MAX_RULES};
     let mut set = PolicySet::default();
     let mut attributes = Vec::new();
-    let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
+    let mut claims = Claims::default();
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems: &mut problems };
         for (name, r) in &doc.roles {
-            if let Some(id) = claim(&mut cx, &mut seen, "role", name) {
+            if let Some(id) = claims.claim(&mut cx, "role", name) {
                 let label = r.get_ref().label.clone().unwrap_or_else(|| id.to_string());
                 let location = cx.at(name.span());
                 set.roles.push(Role { name: id, label, inherits: Vec::new(), location, file: *index });
             }
         }
         for (name, a) in &doc.actions {
-            if let Some(id) = claim(&mut cx, &mut seen, "action", name) {
+            if let Some(id) = claims.claim(&mut cx, "action", name) {
                 if id.ends_with(".*") || id.contains('*') {
                     cx.report(LoadProblemKind::BadName { what: "action", name: id.to_string() }, name.span());
                     continue;
@@ -221,12 +222,12 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
             }
         }
         for (name, t) in &doc.attributes {
-            if let Some(id) = claim(&mut cx, &mut seen, "attribute", name) {
+            if let Some(id) = claims.claim(&mut cx, "attribute", name) {
                 attributes.push((id, *t.get_ref()));
             }
         }
         for name in doc.plans.keys() {
-            claim(&mut cx, &mut seen, "plan", name);
+            claims.claim(&mut cx, "plan", name);
         }
     }
     let totals = [("roles", set.roles.len(), MAX_ROLES), ("actions", set.actions.len(), MAX_ACTIONS)];
@@ -254,7 +255,9 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
 
     // Pass 2: inheritance, rules, plans.
     let mut plans = Vec::new();
-    let mut rule_ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // (Cow keys: the hash map type of `Claims` and the TOML reader, one copy
+    // of its code.)
+    let mut rule_ids: HashMap<Cow<'_, str>, usize> = HashMap::new();
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems: &mut problems };
@@ -285,7 +288,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
                     }
                     continue;
                 }
-                rule_ids.insert(id, set.rules.len());
+                rule_ids.insert(Cow::Borrowed(id), set.rules.len());
                 set.rules.push(r);
             }
         }
@@ -304,24 +307,6 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     }
     set.index = build_index(&set);
     Ok(set)
-}
-
-/// Records a definition, or reports it as a duplicate of an earlier one.
-fn claim(
-    cx: &mut FileCtx,
-    seen: &mut BTreeMap<(&'static str, String), Location>,
-    what: &'static str,
-    name: &Name,
-) -> Option<Arc<str>> {
-    let id = cx.name(name, what)?;
-    let key = (what, name.get_ref().clone());
-    if let Some(first) = seen.get(&key) {
-        let kind = LoadProblemKind::Duplicate { what, name: name.get_ref().clone(), first: first.clone() };
-        cx.report(kind, name.span());
-        return None;
-    }
-    seen.insert(key, cx.at(name.span()));
-    Some(id)
 }
 
 fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a Arc<str>>) -> LoadProblemKind {
@@ -509,12 +494,10 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
         None => None,
         Some(u) => {
             if !all_plans().any(|k| &k == u.get_ref()) {
-                let known: BTreeSet<String> = all_plans().collect();
-                let kind = LoadProblemKind::UnknownName {
-                    what: "plan",
-                    name: u.get_ref().clone(),
-                    known: known.into_iter().collect(),
-                };
+                let mut known: Vec<String> = all_plans().collect();
+                known.sort_unstable();
+                known.dedup();
+                let kind = LoadProblemKind::UnknownName { what: "plan", name: u.get_ref().clone(), known };
                 cx.report(kind, u.span());
                 ok = false;
             }
@@ -638,47 +621,53 @@ fn compile_plan(cx: &mut FileCtx, docs: &[(usize, PolicyDoc)], name: &Name, plan
 
 /// Every plan states every limit any plan states.
 fn check_limits(docs: &[(usize, PolicyDoc)], sources: &[Source], problems: &mut Problems, set: &mut PolicySet) {
-    let mut stated: BTreeMap<String, String> = BTreeMap::new();
+    // Each limit with the first plan that states it, by limit name.
+    let mut stated: Vec<(&str, &str)> = Vec::new();
     for (_, doc) in docs {
         for (plan, p) in &doc.plans {
             for limit in p.get_ref().limits.get_ref().keys() {
-                stated.entry(limit.get_ref().clone()).or_insert_with(|| plan.get_ref().clone());
+                stated.push((limit.get_ref(), plan.get_ref()));
             }
         }
     }
+    stated.sort_by(|a, b| a.0.cmp(b.0));
+    stated.dedup_by(|later, first| later.0 == first.0);
     for (index, doc) in docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems };
         for (plan, p) in &doc.plans {
-            let has: BTreeSet<&str> = p.get_ref().limits.get_ref().keys().map(|k| k.get_ref().as_str()).collect();
-            for (limit, by) in &stated {
-                if !has.contains(limit.as_str()) {
+            let mut has: Vec<&str> = p.get_ref().limits.get_ref().keys().map(|k| k.get_ref().as_str()).collect();
+            has.sort_unstable();
+            for &(limit, by) in &stated {
+                if has.binary_search(&limit).is_err() {
                     let kind = LoadProblemKind::MissingLimit {
                         plan: plan.get_ref().clone(),
-                        limit: limit.clone(),
-                        stated_by: by.clone(),
+                        limit: limit.to_string(),
+                        stated_by: by.to_string(),
                     };
                     cx.report(kind, p.get_ref().limits.span());
                 }
             }
         }
     }
-    set.limits = stated.into_keys().map(|k| Arc::from(k.as_str())).collect();
+    set.limits = stated.into_iter().map(|(k, _)| Arc::from(k)).collect();
 }
 
 /// Reports each inheritance cycle once, at the first role of the cycle.
 fn check_cycles(set: &PolicySet, problems: &mut Problems) {
     // 0 = unvisited, 1 = on the current path, 2 = done.
     let mut state = vec![0u8; set.roles.len()];
-    let mut reported = BTreeSet::new();
+    // The cycles reported, each as its sorted roles; kept sorted.
+    let mut reported: Vec<Vec<usize>> = Vec::new();
     for start in 0..set.roles.len() {
         let mut path = Vec::new();
         visit(set, start, &mut state, &mut path, &mut |cycle: Vec<usize>| {
             let mut key = cycle.clone();
             key.sort_unstable();
             key.dedup();
-            if !reported.insert(key) {
-                return;
+            match reported.binary_search(&key) {
+                Ok(_) => return,
+                Err(at) => reported.insert(at, key),
             }
             let names = cycle.iter().filter_map(|&i| set.roles.get(i).map(|r| r.name.to_string())).collect();
             let kind = LoadProblemKind::InheritanceCycle { cycle: names };
@@ -716,20 +705,24 @@ fn visit(set: &PolicySet, node: usize, state: &mut [u8], path: &mut Vec<usize>, 
     }
 }
 
-/// For every role, the roles it inherits from (transitively), itself included.
-pub(crate) fn ancestors(set: &PolicySet) -> Vec<BTreeSet<usize>> {
-    let mut out = Vec::with_capacity(set.roles.len());
-    for start in 0..set.roles.len() {
-        let mut seen = BTreeSet::new();
+/// For every role, the roles it inherits from (transitively), itself
+/// included, in order.
+pub(crate) fn ancestors(set: &PolicySet) -> Vec<Vec<usize>> {
+    let n = set.roles.len();
+    let mut out = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    for start in 0..n {
+        seen.fill(false);
         let mut stack = vec![start];
         while let Some(r) = stack.pop() {
-            if seen.insert(r) {
+            if let Some(s) = seen.get_mut(r).filter(|s| !**s) {
+                *s = true;
                 if let Some(role) = set.roles.get(r) {
                     stack.extend(role.inherits.iter().copied());
                 }
             }
         }
-        out.push(seen);
+        out.push((0..n).filter(|&r| seen.get(r) == Some(&true)).collect());
     }
     out
 }
@@ -743,7 +736,7 @@ fn build_index(set: &PolicySet) -> Vec<Vec<usize>> {
         for (role, anc) in ancestors.iter().enumerate() {
             let applies = match &rule.roles {
                 None => true,
-                Some(roles) => roles.iter().any(|r| anc.contains(r)),
+                Some(roles) => roles.iter().any(|r| anc.binary_search(r).is_ok()),
             };
             if !applies {
                 continue;

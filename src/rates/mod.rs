@@ -9,13 +9,12 @@ pub(crate) use doc::RatesDoc as RatesDocSchema;
 pub use sheet::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 
 use crate::error::{LoadError, LoadProblemKind};
-use crate::load::{FileCtx, Problems};
+use crate::load::{Claims, FileCtx, Problems};
 use crate::money::Rounding;
 use crate::names::Names;
 use crate::source::{Location, Source};
 use doc::{Name, Num, PartialBatch, RatesDoc, TierDoc};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The compiled rate tables: everything an estimate reads.
@@ -95,7 +94,7 @@ pub(crate) struct Tool {
 pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
     let mut problems = Problems::default();
     let mut card: Option<(Location, Arc<str>, u32, Rounding)> = None;
-    let mut seen: BTreeMap<(&'static str, String), Location> = BTreeMap::new();
+    let mut claims = Claims::default();
     let mut text = Vec::new();
     let mut image = Vec::new();
     let mut video = Vec::new();
@@ -128,21 +127,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
             }
         }
 
-        let mut claim = |cx: &mut FileCtx, what: &'static str, name: &Name| -> Option<Arc<str>> {
-            let id = cx.name(name, what)?;
-            let here = cx.at(name.span());
-            match seen.get(&(what, name.get_ref().clone())) {
-                Some(first) => {
-                    let first = first.clone();
-                    cx.report(LoadProblemKind::Duplicate { what, name: name.get_ref().clone(), first }, name.span());
-                    None
-                }
-                None => {
-                    seen.insert((what, name.get_ref().clone()), here);
-                    Some(id)
-                }
-            }
-        };
+        let mut claim = |cx: &mut FileCtx, what: &'static str, name: &Name| claims.claim(cx, what, name);
 
         for (what, n) in [
             ("text models", doc.text.len()),
