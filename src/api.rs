@@ -68,8 +68,8 @@ to_json_for!(
 );
 
 /// The types [`parse_request`] reads: the request of each operation, a
-/// [`Run`](crate::Run) and [`SourceTexts`]. Sealed: the reading is the
-/// engine's.
+/// [`Run`](crate::Run), and [`SourceTexts`] or [`Sources`](crate::Sources)
+/// (the same JSON). Sealed: the reading is the engine's.
 pub trait Request: crate::json_read::FromJson {}
 
 impl Request for AuthorizeRequest {}
@@ -77,6 +77,7 @@ impl Request for LimitRequest {}
 impl Request for TopUpRequest {}
 impl Request for BillingRequest {}
 impl Request for SourceTexts {}
+impl Request for crate::Sources {}
 impl Request for crate::QuoteRequest {}
 impl Request for crate::Run {}
 

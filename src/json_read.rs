@@ -26,6 +26,7 @@
 //! it); the rare paths (errors, escapes, pools, spend caps, sources) are not.
 
 use crate::api::{AuthorizeRequest, BillingRequest, LimitRequest, SourceTexts, TopUpRequest};
+use crate::engine::Sources;
 use crate::money::{decimal_message, float_error, float_to_decimal, NumberError, RawNumber};
 use crate::read::one_of;
 use crate::request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls};
@@ -517,6 +518,29 @@ fn map<T>(r: &mut Reader<'_>, mut value: impl FnMut(&mut Reader<'_>) -> Result<T
     Ok(map)
 }
 
+/// A map of names to `T` as pairs sorted by name; a repeated name keeps
+/// its last value, as in [`map`]. No B-tree code for the WebAssembly module.
+#[inline]
+fn sorted_map<T>(r: &mut Reader<'_>, mut value: impl FnMut(&mut Reader<'_>) -> Result<T>) -> Result<Vec<(String, T)>> {
+    let mut pairs: Vec<(String, T)> = Vec::new();
+    r.object("a map", |r, key| {
+        r.colon()?;
+        let v = value(r)?;
+        pairs.push((key.into_owned(), v));
+        Ok(())
+    })?;
+    // A stable sort keeps repeated names in the order written: the last wins.
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(String, T)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 = v,
+            _ => out.push((k, v)),
+        }
+    }
+    Ok(out)
+}
+
 impl FromJson for BTreeMap<String, String> {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         map(r, String::read)
@@ -585,7 +609,7 @@ impl FromJson for AttrValue {
 impl FromJson for Context {
     #[inline]
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        map(r, AttrValue::read).map(Context)
+        sorted_map(r, AttrValue::read).map(Context::from_sorted)
     }
 }
 
@@ -822,6 +846,35 @@ impl FromJson for QuoteRequest {
             run: required(run, "run")?,
             context: context.flatten(),
         })
+    }
+}
+
+/// The files of one kind in `{rates: {name: text}, policies: {…}}`.
+struct Files(Vec<(String, String)>);
+
+impl FromJson for Files {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        sorted_map(r, String::read).map(Files)
+    }
+}
+
+/// The JSON of [`SourceTexts`] read straight into [`Sources`]: the same
+/// words, and no map of the files in between.
+impl FromJson for Sources {
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let (mut rates, mut policies) = (None, None);
+        r.fields("struct SourceTexts", &["rates", "policies"], |r, i| match i {
+            0 => r.put(&mut rates, "rates"),
+            _ => r.put(&mut policies, "policies"),
+        })?;
+        let mut sources = Sources::new();
+        for (name, text) in rates.map(|Files(f)| f).unwrap_or_default() {
+            sources = sources.rates(&name, &text);
+        }
+        for (name, text) in policies.map(|Files(f)| f).unwrap_or_default() {
+            sources = sources.policies(&name, &text);
+        }
+        Ok(sources)
     }
 }
 

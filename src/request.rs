@@ -206,9 +206,10 @@ impl<'de> Deserialize<'de> for AttrValue {
 
 /// Attributes a rule's conditions may read (`org.status`, `user.mfa`),
 /// each declared with its type in the policies' `[attributes]`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Context(pub(crate) BTreeMap<String, AttrValue>);
+///
+/// Held as pairs sorted by name (in JSON, an object).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Context(Vec<(String, AttrValue)>);
 
 impl Context {
     /// An empty context.
@@ -216,25 +217,50 @@ impl Context {
         Context::default()
     }
 
+    /// From pairs sorted by name, names unique.
+    pub(crate) fn from_sorted(pairs: Vec<(String, AttrValue)>) -> Self {
+        Context(pairs)
+    }
+
     /// This context with one more attribute.
     pub fn with(mut self, name: &str, value: impl Into<AttrValue>) -> Self {
-        self.0.insert(name.to_string(), value.into());
+        self.insert(name, value);
         self
     }
 
     /// Sets an attribute.
     pub fn insert(&mut self, name: &str, value: impl Into<AttrValue>) {
-        self.0.insert(name.to_string(), value.into());
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+            Ok(i) => {
+                if let Some((_, v)) = self.0.get_mut(i) {
+                    *v = value.into();
+                }
+            }
+            Err(i) => self.0.insert(i, (name.to_string(), value.into())),
+        }
     }
 
     /// An attribute's value.
     pub fn get(&self, name: &str) -> Option<&AttrValue> {
-        self.0.get(name)
+        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok()?;
+        self.0.get(i).map(|(_, v)| v)
     }
 
     /// Every attribute, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &AttrValue)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl Serialize for Context {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Context {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::<String, AttrValue>::deserialize(d).map(|m| Context(m.into_iter().collect()))
     }
 }
 

@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::fmt::Debug;
 use std::fs;
-use tollgate::{AuthorizeRequest, BillingRequest, LimitRequest, QuoteRequest, Request, Run, SourceTexts, TopUpRequest};
+use tollgate::{
+    AuthorizeRequest, BillingRequest, LimitRequest, QuoteRequest, Request, Run, SourceTexts, Sources, TopUpRequest,
+};
 
 /// How the two readers disagree on `text`, if they do.
 fn disagreement<T: Request + DeserializeOwned + PartialEq + Debug>(text: &str) -> Option<String> {
@@ -51,6 +53,15 @@ fn disagreement<T: Request + DeserializeOwned + PartialEq + Debug>(text: &str) -
     }
 }
 
+/// `Sources` read from the same JSON as `SourceTexts` (the WebAssembly
+/// package reads it so) holds the same files, or fails with the same words.
+fn sources_disagreement(text: &str) -> Option<String> {
+    let direct = tollgate::parse_request::<Sources>(text).map(|s| format!("{s:?}")).map_err(|e| e.message);
+    let via =
+        tollgate::parse_request::<SourceTexts>(text).map(|t| format!("{:?}", Sources::from(&t))).map_err(|e| e.message);
+    (direct != via).then(|| format!("{text}\n  Sources:     {direct:?}\n  SourceTexts: {via:?}"))
+}
+
 fn disagreement_for(op: &str, text: &str) -> Option<String> {
     match op {
         "estimate" => disagreement::<Run>(text),
@@ -59,7 +70,7 @@ fn disagreement_for(op: &str, text: &str) -> Option<String> {
         "quoteTopUp" => disagreement::<TopUpRequest>(text),
         "quote" => disagreement::<QuoteRequest>(text),
         "visibleBilling" => disagreement::<BillingRequest>(text),
-        "sources" => disagreement::<SourceTexts>(text),
+        "sources" => disagreement::<SourceTexts>(text).or_else(|| sources_disagreement(text)),
         other => panic!("unknown op `{other}`"),
     }
 }
@@ -299,4 +310,26 @@ fn nesting_is_bounded() {
     );
     assert_eq!(tollgate::parse_request::<Run>(&deep).unwrap_err().message, "recursion limit exceeded");
     assert_eq!(disagreement::<Run>(&deep), None);
+}
+
+/// A name written twice in a map keeps its last value, as serde fills a map:
+/// in a context, in `usage`, and in the files of `Sources`.
+#[test]
+fn repeated_names_keep_their_last_value() {
+    let texts = [
+        ("authorize", r#"{"role":"owner","action":"billing.view","context":{"b":1,"a":true,"b":"x","a":false}}"#),
+        (
+            "checkLimit",
+            r#"{"org":{"slug":"s","plan":"free","balance":"0","usage":{"seats":1,"seats":2}},"limit":"seats"}"#,
+        ),
+        ("sources", r#"{"rates":{"b.toml":"1","a.toml":"2","b.toml":"3"},"policies":{"p":"4","p":"5"}}"#),
+    ];
+    for (op, text) in texts {
+        assert_eq!(disagreement_for(op, text), None);
+    }
+    let r = tollgate::parse_request::<AuthorizeRequest>(texts[0].1).unwrap();
+    let context: Vec<String> = r.context.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    assert_eq!(context, [r#"a=Bool(false)"#, r#"b=String("x")"#]);
+    let sources = format!("{:?}", tollgate::parse_request::<Sources>(texts[2].1).unwrap());
+    assert!(sources.contains("\"3\"") && !sources.contains("\"1\"") && sources.contains("\"5\""), "{sources}");
 }

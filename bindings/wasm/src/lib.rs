@@ -20,9 +20,7 @@ mod tape;
 
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
-use tollgate::{
-    AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, QuoteRequest, Run, SourceTexts, Sources, TopUpRequest,
-};
+use tollgate::{AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, QuoteRequest, Run, Sources, TopUpRequest};
 use wasm_bindgen::prelude::*;
 
 /// The thrown `Error`: `message` plus `code`, and `file`, `line`, `column`,
@@ -174,10 +172,8 @@ impl Engine {
     /// An engine on your own files: `{rates: {name: text}, policies: {name: text}}`.
     #[wasm_bindgen(js_name = fromSources)]
     pub fn from_sources(sources: JsValue) -> Result<Engine, JsValue> {
-        let texts: SourceTexts = from_js(sources)?;
-        tollgate::Engine::from_sources(Sources::from(&texts))
-            .map(|inner| Engine { inner })
-            .map_err(|e| error(&ErrorInfo::from(&e)))
+        let sources: Sources = from_js(sources)?;
+        tollgate::Engine::from_sources(sources).map(|inner| Engine { inner }).map_err(|e| error(&ErrorInfo::from(&e)))
     }
 
     /// What a run will cost: `{ratesVersion, lines, total, charged}`.
