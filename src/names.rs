@@ -10,9 +10,20 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// Values by name, sorted by name, names unique.
+///
+/// Names and values are kept apart so that finding a name, sorting and
+/// building are one piece of code for every value type; only moving the
+/// values is per type.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Names<V> {
-    entries: Vec<(Arc<str>, V)>,
+    keys: Keys,
+    values: Vec<V>,
+}
+
+/// The sorted names of a [`Names`].
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Keys {
+    names: Vec<Arc<str>>,
     /// The first eight bytes of each name as a big-endian number: ordered
     /// as the names are, and compared without reading the names.
     prefixes: Vec<u64>,
@@ -20,7 +31,7 @@ pub(crate) struct Names<V> {
 
 impl<V> Default for Names<V> {
     fn default() -> Self {
-        Names { entries: Vec::new(), prefixes: Vec::new() }
+        Names { keys: Keys::default(), values: Vec::new() }
     }
 }
 
@@ -51,32 +62,55 @@ fn sorted_pairs<'a>(names: &[&'a str]) -> Vec<(&'a str, usize)> {
     order
 }
 
+/// The items at `order`, in that order (each index at most once).
+fn take_in_order<T>(items: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(order.len());
+    for &i in order {
+        if let Some(item) = slots.get_mut(i).and_then(Option::take) {
+            out.push(item);
+        }
+    }
+    out
+}
+
 /// `items` sorted by name (names unique, or the first of equal names first).
 pub(crate) fn sorted_by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &Arc<str>) -> Vec<T> {
     let order = {
         let names: Vec<&str> = items.iter().map(|item| &**name(item)).collect();
         sorted_order_all(&names)
     };
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect()
+    take_in_order(items, &order)
 }
 
-impl<V> Names<V> {
+impl Keys {
+    /// Sorted and deduplicated (the first of equal names kept): the keys,
+    /// and the order to take the values in.
+    fn sorted(names: Vec<Arc<str>>) -> (Keys, Vec<usize>) {
+        let order = {
+            let names: Vec<&str> = names.iter().map(|k| &**k).collect();
+            sorted_order(&names)
+        };
+        let names = take_in_order(names, &order);
+        let prefixes = names.iter().map(|k| prefix(k)).collect();
+        (Keys { names, prefixes }, order)
+    }
+
     /// Where `name` is: a short list is scanned, a long one halved, both
     /// on the prefixes first (most entries are told apart without reading
     /// their names).
     #[inline]
     fn position(&self, name: &str) -> Option<usize> {
         let key = prefix(name);
-        if self.entries.len() <= 16 {
-            return self.prefixes.iter().zip(&self.entries).position(|(&p, (k, _))| p == key && **k == *name);
+        if self.names.len() <= 16 {
+            return self.prefixes.iter().zip(&self.names).position(|(&p, k)| p == key && **k == *name);
         }
         let (mut low, mut high) = (0, self.prefixes.len());
         while low < high {
             let mid = low + (high - low) / 2;
             let order = match self.prefixes.get(mid) {
                 Some(&p) if p != key => p.cmp(&key),
-                _ => self.entries.get(mid).map_or(Ordering::Greater, |(k, _)| (**k).cmp(name)),
+                _ => self.names.get(mid).map_or(Ordering::Greater, |k| (**k).cmp(name)),
             };
             match order {
                 Ordering::Less => low = mid + 1,
@@ -86,21 +120,23 @@ impl<V> Names<V> {
         }
         None
     }
+}
 
+impl<V> Names<V> {
     #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<&V> {
-        self.get_key_value(name).map(|(_, v)| v)
+        self.values.get(self.keys.position(name)?)
     }
 
     #[inline]
     pub(crate) fn get_key_value(&self, name: &str) -> Option<(&Arc<str>, &V)> {
-        let i = self.position(name)?;
-        self.entries.get(i).map(|(k, v)| (k, v))
+        let i = self.keys.position(name)?;
+        self.keys.names.get(i).zip(self.values.get(i))
     }
 
     #[inline]
     pub(crate) fn contains_key(&self, name: &str) -> bool {
-        self.position(name).is_some()
+        self.keys.position(name).is_some()
     }
 
     /// Every name, in order: the "known: …" list of an error message.
@@ -108,16 +144,16 @@ impl<V> Names<V> {
         self.keys().map(|k| k.to_string()).collect()
     }
 
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.entries.iter().map(|(k, _)| k)
+    pub(crate) fn keys(&self) -> std::slice::Iter<'_, Arc<str>> {
+        self.keys.names.iter()
     }
 
-    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().map(|(_, v)| v)
+    pub(crate) fn values(&self) -> std::slice::Iter<'_, V> {
+        self.values.iter()
     }
 
-    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&Arc<str>, &V)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+    pub(crate) fn iter(&self) -> std::iter::Zip<std::slice::Iter<'_, Arc<str>>, std::slice::Iter<'_, V>> {
+        self.keys.names.iter().zip(&self.values)
     }
 }
 
@@ -125,24 +161,18 @@ impl<V> Names<V> {
 /// kept (loaders report duplicates as problems before they get here).
 impl<V> FromIterator<(Arc<str>, V)> for Names<V> {
     fn from_iter<I: IntoIterator<Item = (Arc<str>, V)>>(iter: I) -> Self {
-        let mut slots: Vec<Option<(Arc<str>, V)>> = iter.into_iter().map(Some).collect();
-        let order = {
-            let names: Vec<&str> = slots.iter().map(|s| s.as_ref().map_or("", |(k, _)| &**k)).collect();
-            sorted_order(&names)
-        };
-        let entries: Vec<(Arc<str>, V)> =
-            order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
-        let prefixes = entries.iter().map(|(k, _)| prefix(k)).collect();
-        Names { entries, prefixes }
+        let (names, values): (Vec<Arc<str>>, Vec<V>) = iter.into_iter().unzip();
+        let (keys, order) = Keys::sorted(names);
+        Names { keys, values: take_in_order(values, &order) }
     }
 }
 
 impl<'a, V> IntoIterator for &'a Names<V> {
     type Item = (&'a Arc<str>, &'a V);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Arc<str>, V)>, fn(&'a (Arc<str>, V)) -> (&'a Arc<str>, &'a V)>;
+    type IntoIter = std::iter::Zip<std::slice::Iter<'a, Arc<str>>, std::slice::Iter<'a, V>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.iter()
     }
 }
 
