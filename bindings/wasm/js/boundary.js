@@ -6,7 +6,8 @@
 // The answers of the per-call methods are read from their tapes
 // (bindings/wasm/src/tape.rs): the answer's values in the order the Rust
 // type serializes them, each after a NUL; U+0001 for a missing value; a
-// list's or map's length before its elements. One object literal per type,
+// list's or map's length before its elements; a string that holds U+0000,
+// U+0001 or U+0002 as U+0002 and then its JSON string literal. One object literal per type,
 // keys in the Rust order, so `JSON.stringify` of what these return is byte
 // for byte the native crate's JSON (the golden vectors check it under
 // Node.js and in Chromium). `JSON.parse` of the keyed JSON did the same job
@@ -71,17 +72,18 @@ export function dropPending() {
 let tape = "";
 let at = 0;
 
-/** The next token. */
+/** The next token (an escaped one read back). */
 function next() {
   const end = tape.indexOf("\0", at);
+  let token;
   if (end < 0) {
-    const last = tape.slice(at);
+    token = tape.slice(at);
     at = tape.length;
-    return last;
+  } else {
+    token = tape.slice(at, end);
+    at = end + 1;
   }
-  const token = tape.slice(at, end);
-  at = end + 1;
-  return token;
+  return token.charCodeAt(0) === 2 ? JSON.parse(token.slice(1)) : token;
 }
 
 /** Whether the next token is U+0001 (a missing value); skips it if so. No
@@ -193,10 +195,8 @@ function billingViewOf() {
   return o;
 }
 
-/** Reads one answer: a tape starts with NUL; anything else is the keyed
- *  JSON the engine sends when some text cannot be a token. */
+/** Reads one answer from its tape (which starts with NUL). */
 function read(text, answer) {
-  if (text.charCodeAt(0) !== 0) return JSON.parse(text);
   tape = text;
   at = 1;
   const value = answer();

@@ -136,7 +136,7 @@ fn read_request<T: tollgate::Request>(value: &JsValue, buf: &mut Vec<u8>) -> Res
 
 /// Answers (or throws) in one step: `f` gets the parsed request, `build`
 /// turns the tape of its answer into the answer object.
-fn call<R: tollgate::Request, T: Serialize + tollgate::ToJson, E>(
+fn call<R: tollgate::Request, T: Serialize, E>(
     request: JsValue,
     f: impl FnOnce(R) -> Result<T, E>,
     build: fn(&str) -> JsValue,
@@ -148,7 +148,9 @@ where
     match f(request) {
         Ok(answer) => match tape::tape(&answer) {
             Some(tape) => Ok(build(&tape)),
-            None => Ok(build(&tollgate::to_json(&answer).map_err(|e| error(&e))?)),
+            // Every answer type fits on a tape (the tape's tests go through
+            // every answer of the golden vectors).
+            None => Err(error(&ErrorInfo::new("internal", "the answer could not be written"))),
         },
         Err(e) => Err(error(&ErrorInfo::from(&e))),
     }

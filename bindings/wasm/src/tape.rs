@@ -17,24 +17,24 @@
 //! - a sequence: its length, then its elements; a map: its length, then
 //!   key and value of each entry.
 //!
-//! A string that holds U+0000 or U+0001 cannot be a token: then (only then:
-//! such text comes from a request, never from the engine) the answer
-//! crosses as its keyed JSON, which the builders hand to `JSON.parse`. The
-//! tape always starts with NUL, keyed JSON with `{`.
+//! A string holding U+0000, U+0001 or U+0002 (such text comes from a
+//! request, never from the engine) would be taken for a separator or a
+//! missing value: it crosses escaped, as U+0002 and then the string as a
+//! JSON string literal, which `js/boundary.js` reads with `JSON.parse`.
+//! Every answer fits on a tape; only shapes no answer has (a float, an
+//! enum variant with data, a sequence of unknown length) do not.
 
 use serde::ser::{self, Serialize};
 use std::fmt::{self, Write as _};
 
-/// The tape of `value`, or `None` when it does not fit one (the answer
-/// then crosses as its keyed JSON, `tollgate::to_json`).
+/// The tape of `value`, or `None` when it has a shape no answer has.
 pub(crate) fn tape<T: Serialize + ?Sized>(value: &T) -> Option<String> {
     let mut tape = Tape { out: String::with_capacity(256) };
     value.serialize(&mut tape).ok().map(|()| tape.out)
 }
 
-/// The value does not fit on a tape: a string holds U+0000 or U+0001, or
-/// the value has a shape no answer has (a float, an enum variant with
-/// data, a sequence of unknown length).
+/// The value does not fit on a tape: it has a shape no answer has (a
+/// float, an enum variant with data, a sequence of unknown length).
 #[derive(Debug)]
 pub(crate) struct Unfit;
 
@@ -58,19 +58,42 @@ struct Tape {
 
 const NULL: &str = "\u{1}";
 
-/// Whether text can be a token: it holds no NUL (the separator) and no
-/// U+0001 (the missing value).
-fn fits(text: &str) -> bool {
-    !text.bytes().any(|b| b <= 1)
+/// Marks an escaped token (see the module's notes).
+const ESCAPED: char = '\u{2}';
+
+/// Whether text can be a token as it is: it holds no NUL (the separator),
+/// no U+0001 (the missing value) and no U+0002 (an escaped token).
+fn plain(text: &str) -> bool {
+    !text.bytes().any(|b| b <= 2)
+}
+
+/// `text` as a JSON string literal: quotes, backslashes and control
+/// characters escaped.
+fn quote_into(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                out.push_str(if u32::from(c) < 0x10 { "\\u000" } else { "\\u001" });
+                out.extend(char::from_digit(u32::from(c) & 15, 16));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 impl Tape {
     fn token(&mut self, text: &str) -> Result<(), Unfit> {
-        if !fits(text) {
-            return Err(Unfit);
-        }
         self.out.push('\0');
-        self.out.push_str(text);
+        if plain(text) {
+            self.out.push_str(text);
+        } else {
+            self.out.push(ESCAPED);
+            quote_into(&mut self.out, text);
+        }
         Ok(())
     }
 
@@ -198,10 +221,12 @@ impl<'a> ser::Serializer for &'a mut Tape {
         self.out.push('\0');
         let start = self.out.len();
         write!(self.out, "{value}").map_err(|_| Unfit)?;
-        match self.out.get(start..) {
-            Some(text) if fits(text) => Ok(()),
-            _ => Err(Unfit),
+        if self.out.get(start..).is_some_and(plain) {
+            return Ok(());
         }
+        let text = self.out.split_off(start);
+        self.out.pop(); // its NUL: `token` writes it again
+        self.token(&text)
     }
 }
 
@@ -259,7 +284,7 @@ impl ser::SerializeStruct for &mut Tape {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 mod tests {
-    use super::tape;
+    use super::{tape, ESCAPED};
     use serde::Serialize;
     use serde_json::Value;
     use std::collections::BTreeMap;
@@ -270,9 +295,14 @@ mod tests {
 
     include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 
-    fn tokens(tape: &str) -> Vec<&str> {
+    /// The tokens of a tape, escaped ones read back.
+    fn tokens(tape: &str) -> Vec<String> {
         assert!(tape.starts_with('\0'), "not a tape: {tape:?}");
-        tape.split('\0').skip(1).collect()
+        let read = |t: &str| match t.strip_prefix(ESCAPED) {
+            Some(json) => serde_json::from_str::<String>(json).unwrap(),
+            None => t.to_string(),
+        };
+        tape.split('\0').skip(1).map(read).collect()
     }
 
     /// The answer's keyed text is serde_json's, and its tape (if it has
@@ -281,15 +311,11 @@ mod tests {
     fn check<T: Serialize + tollgate::ToJson + ?Sized>(name: &str, answer: &T) -> usize {
         let text = tollgate::to_json(answer).unwrap();
         assert_eq!(text, serde_json::to_string(answer).unwrap(), "{name}: keyed text differs from serde_json");
-        let Some(tape) = tape(answer) else {
-            // Only text that cannot be a token sends the keyed JSON.
-            assert!(text.contains("\\u0000") || text.contains("\\u0001"), "{name}: no tape for {text}");
-            return 1;
-        };
+        let tape = tape(answer).unwrap_or_else(|| panic!("{name}: no tape for {text}"));
         let mut rest = tokens(&tape).into_iter();
         let Leaves(values) = serde_json::from_str(&text).unwrap();
         for v in &values {
-            assert!(rest.any(|t| t == v), "{name}: `{v}` is not on the tape in its place: {tape:?}");
+            assert!(rest.any(|t| t == *v), "{name}: `{v}` is not on the tape in its place: {tape:?}");
         }
         1
     }
@@ -404,14 +430,18 @@ mod tests {
         assert_eq!(tokens(&tape(&s).unwrap()), ["1", "\u{1}", "\u{1}", "2", "-1", "x", "2", "", "1", "k", "0", "1"]);
     }
 
-    /// Text holding U+0000 or U+0001 cannot be a token: the answer crosses
-    /// as its keyed JSON instead, which `js/boundary.js` hands to JSON.parse.
+    /// Text holding U+0000, U+0001 or U+0002 crosses escaped, as a JSON
+    /// string after U+0002, and reads back as written.
     #[test]
-    fn text_that_cannot_be_a_token_crosses_as_json() {
-        for odd in ["a\0b", "\u{1}", "x\u{1}"] {
-            let value = (1, odd);
-            assert_eq!(tape(&value), None);
+    fn odd_text_crosses_escaped() {
+        for odd in ["a\0b", "\u{1}", "x\u{1}", "\u{2}", "q\u{2}\"\\\n\u{1f}\u{7f}é\0"] {
+            let tape = tape(&(1, odd)).unwrap();
+            assert_eq!(tokens(&tape), ["1", odd]);
+            assert!(tape.matches('\0').count() == 2 && !tape.contains('\u{1}'), "{tape:?}");
+            assert!(tape.contains("\0\u{2}\""), "{tape:?}");
         }
+        // Plain text is left as it is.
+        assert_eq!(tape(&"a\"b\\").unwrap(), "\0a\"b\\");
         struct Shown;
         impl std::fmt::Display for Shown {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -423,8 +453,8 @@ mod tests {
                 s.collect_str(self)
             }
         }
-        assert_eq!(tape(&[Shown]), None);
-        // Nor do floats (no answer has one).
+        assert_eq!(tokens(&tape(&[Shown]).unwrap()), ["\0"]);
+        // Floats do not fit (no answer has one).
         assert_eq!(tape(&0.5_f64), None);
     }
 }
