@@ -14,18 +14,21 @@ use rust_decimal::Decimal;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The shipped `rates/`, compiled in. A test checks this list matches the
-/// folder, so a new file cannot be forgotten.
+/// The shipped `rates/`, compiled in (as `build.rs` copies them: comment
+/// lines emptied). A test checks this list matches the folder, so a new
+/// file cannot be forgotten.
 const EMBEDDED_RATES: &[(&str, &str)] = &[
-    ("image.toml", include_str!("../rates/image.toml")),
-    ("text.toml", include_str!("../rates/text.toml")),
-    ("tools.toml", include_str!("../rates/tools.toml")),
-    ("video.toml", include_str!("../rates/video.toml")),
+    ("image.toml", include_str!(concat!(env!("OUT_DIR"), "/rates/image.toml"))),
+    ("text.toml", include_str!(concat!(env!("OUT_DIR"), "/rates/text.toml"))),
+    ("tools.toml", include_str!(concat!(env!("OUT_DIR"), "/rates/tools.toml"))),
+    ("video.toml", include_str!(concat!(env!("OUT_DIR"), "/rates/video.toml"))),
 ];
 
 /// The shipped `policies/`, compiled in.
-const EMBEDDED_POLICIES: &[(&str, &str)] =
-    &[("plans.toml", include_str!("../policies/plans.toml")), ("roles.toml", include_str!("../policies/roles.toml"))];
+const EMBEDDED_POLICIES: &[(&str, &str)] = &[
+    ("plans.toml", include_str!(concat!(env!("OUT_DIR"), "/policies/plans.toml"))),
+    ("roles.toml", include_str!(concat!(env!("OUT_DIR"), "/policies/roles.toml"))),
+];
 
 /// The named texts an [`Engine`] is built from.
 ///
@@ -239,6 +242,32 @@ mod tests {
         let names = |list: &[(&str, &str)]| list.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>();
         assert_eq!(toml_files("rates"), names(EMBEDDED_RATES));
         assert_eq!(toml_files("policies"), names(EMBEDDED_POLICIES));
+    }
+
+    /// The embedded texts are the shipped files with comment lines emptied:
+    /// the same lines otherwise, so the same documents at the same places.
+    #[test]
+    fn embedded_texts_are_the_files_without_comment_lines() {
+        let mut emptied = 0;
+        for (folder, list) in [("rates", EMBEDDED_RATES), ("policies", EMBEDDED_POLICIES)] {
+            for (name, embedded) in list {
+                let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(folder).join(name);
+                let file = std::fs::read_to_string(path).unwrap();
+                assert_eq!(file.lines().count(), embedded.lines().count(), "{name}");
+                for (line, kept) in file.lines().zip(embedded.lines()) {
+                    if line != kept {
+                        assert!(line.trim_start().starts_with('#') && kept.is_empty(), "{name}: {line:?} -> {kept:?}");
+                        emptied += 1;
+                    }
+                }
+            }
+        }
+        assert!(emptied > 50, "only {emptied} comment lines emptied");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = Sources::new().rates_dir(root.join("rates")).unwrap().policies_dir(root.join("policies")).unwrap();
+        let (from_files, embedded) = (Engine::from_sources(files).unwrap(), Engine::embedded().unwrap());
+        assert_eq!(crate::to_json(&from_files.rate_sheet()), crate::to_json(&embedded.rate_sheet()));
+        assert_eq!(crate::to_json(&from_files.policy_sheet()), crate::to_json(&embedded.policy_sheet()));
     }
 
     #[test]
