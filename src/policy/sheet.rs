@@ -85,59 +85,62 @@ pub struct PlanInfo<'e> {
 
 impl PolicySet {
     pub(crate) fn sheet(&self) -> PolicySheet<'_> {
-        let role_name = |i: &usize| self.roles.get(*i).map_or("", |r| &*r.name);
-        PolicySheet {
-            roles: self
-                .roles
-                .iter()
-                .map(|r| RoleInfo {
-                    role: &r.name,
-                    label: &r.label,
-                    inherits: r.inherits.iter().map(role_name).collect(),
-                })
-                .collect(),
-            actions: self
-                .actions
-                .iter()
-                .map(|a| ActionInfo { action: &a.name, label: &a.label, mutation: a.mutation })
-                .collect(),
-            attributes: NameMap::from_sorted(
-                self.attributes.iter().map(|(k, t)| (&**k, super::type_name(*t))).collect(),
-            ),
-            rules: self
-                .rules
-                .iter()
-                .map(|r| RuleInfo {
-                    id: &r.id,
-                    effect: r.effect,
-                    description: r.description.as_deref(),
-                    roles: r.roles.iter().flatten().map(role_name).collect(),
-                    actions: r.actions.iter().map(String::as_str).collect(),
-                    conditional: !r.conditions.is_empty(),
-                })
-                .collect(),
-            plans: self
-                .plans
-                .values()
-                .map(|p| PlanInfo {
-                    plan: &p.name,
-                    label: &p.label,
-                    upgrade_to: p.upgrade_to.as_deref(),
-                    limits: NameMap::from_sorted(
-                        p.limits
-                            .iter()
-                            .map(|(k, v)| {
-                                let v = match v {
-                                    Limit::Count(n) => n.to_string(),
-                                    Limit::Unlimited => "unlimited".to_string(),
-                                };
-                                (&**k, v)
-                            })
-                            .collect(),
-                    ),
-                    top_up_increment: p.top_up.as_ref().map(|t| t.increment),
-                })
-                .collect(),
+        // Plain loops: iterator chains of this shape cost the WebAssembly
+        // module several times the code.
+        let role_name = |i: usize| self.roles.get(i).map_or("", |r| &*r.name);
+        let mut roles = Vec::with_capacity(self.roles.len());
+        for r in &self.roles {
+            let mut inherits = Vec::with_capacity(r.inherits.len());
+            for &i in &r.inherits {
+                inherits.push(role_name(i));
+            }
+            roles.push(RoleInfo { role: &r.name, label: &r.label, inherits });
         }
+        let mut actions = Vec::with_capacity(self.actions.len());
+        for a in &self.actions {
+            actions.push(ActionInfo { action: &a.name, label: &a.label, mutation: a.mutation });
+        }
+        let mut attributes = Vec::new();
+        for (k, t) in self.attributes.iter() {
+            attributes.push((&**k, super::type_name(*t)));
+        }
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for r in &self.rules {
+            let mut names = Vec::new();
+            for &i in r.roles.iter().flatten() {
+                names.push(role_name(i));
+            }
+            let mut actions = Vec::with_capacity(r.actions.len());
+            for a in &r.actions {
+                actions.push(a.as_str());
+            }
+            rules.push(RuleInfo {
+                id: &r.id,
+                effect: r.effect,
+                description: r.description.as_deref(),
+                roles: names,
+                actions,
+                conditional: !r.conditions.is_empty(),
+            });
+        }
+        let mut plans = Vec::new();
+        for p in self.plans.values() {
+            let mut limits = Vec::new();
+            for (k, v) in p.limits.iter() {
+                let v = match v {
+                    Limit::Count(n) => n.to_string(),
+                    Limit::Unlimited => "unlimited".to_string(),
+                };
+                limits.push((&**k, v));
+            }
+            plans.push(PlanInfo {
+                plan: &p.name,
+                label: &p.label,
+                upgrade_to: p.upgrade_to.as_deref(),
+                limits: NameMap::from_sorted(limits),
+                top_up_increment: p.top_up.as_ref().map(|t| t.increment),
+            });
+        }
+        PolicySheet { roles, actions, attributes: NameMap::from_sorted(attributes), rules, plans }
     }
 }

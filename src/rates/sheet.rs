@@ -142,10 +142,21 @@ fn serialize_opt_decimal<S: serde::Serializer>(d: &Option<Decimal>, s: S) -> Res
 
 impl RateCard {
     pub(crate) fn sheet(&self) -> RateSheet {
-        let text = self
-            .text
-            .values()
-            .map(|m| TextRate {
+        // Plain loops: iterator chains of this shape cost the WebAssembly
+        // module several times the code.
+        let mut text = Vec::new();
+        for m in self.text.values() {
+            let mut tiers = Vec::with_capacity(m.tiers.len());
+            for (above, r) in &m.tiers {
+                tiers.push(TextTier {
+                    above: *above,
+                    input: r.input,
+                    output: r.output,
+                    cached_input: r.cached_input,
+                    cache_write: r.cache_write,
+                });
+            }
+            text.push(TextRate {
                 model: m.name.to_string(),
                 label: m.label.clone(),
                 batch: m.batch_tokens,
@@ -154,25 +165,14 @@ impl RateCard {
                 cached_input: m.base.cached_input,
                 cache_write: m.base.cache_write,
                 partial_batch: if m.round_up { "round_up" } else { "prorate" },
-                tiers: m
-                    .tiers
-                    .iter()
-                    .map(|(above, r)| TextTier {
-                        above: *above,
-                        input: r.input,
-                        output: r.output,
-                        cached_input: r.cached_input,
-                        cache_write: r.cache_write,
-                    })
-                    .collect(),
-            })
-            .collect();
-        let image = self
-            .image
-            .values()
-            .flat_map(|m| {
-                m.per_asset.iter().flat_map(move |(quality, sizes)| {
-                    sizes.iter().map(move |(size, rate)| ImageRate {
+                tiers,
+            });
+        }
+        let mut image = Vec::new();
+        for m in self.image.values() {
+            for (quality, sizes) in m.per_asset.iter() {
+                for (size, rate) in sizes.iter() {
+                    image.push(ImageRate {
                         model: m.name.to_string(),
                         label: m.label.clone(),
                         quality: quality.to_string(),
@@ -180,15 +180,14 @@ impl RateCard {
                         per_asset: *rate,
                         default: m.default_quality.as_deref() == Some(&**quality)
                             && m.default_size.as_deref() == Some(&**size),
-                    })
-                })
-            })
-            .collect();
-        let video = self
-            .video
-            .values()
-            .flat_map(|m| {
-                m.per_second.iter().map(move |(resolution, rate)| VideoRate {
+                    });
+                }
+            }
+        }
+        let mut video = Vec::new();
+        for m in self.video.values() {
+            for (resolution, rate) in m.per_second.iter() {
+                video.push(VideoRate {
                     model: m.name.to_string(),
                     label: m.label.clone(),
                     resolution: resolution.to_string(),
@@ -197,14 +196,13 @@ impl RateCard {
                     min_seconds: m.min_seconds,
                     increment_seconds: m.increment_seconds,
                     default: m.default_resolution.as_deref() == Some(&**resolution),
-                })
-            })
-            .collect();
-        let tools = self
-            .tools
-            .values()
-            .map(|t| ToolRate { tool: t.name.to_string(), label: t.label.clone(), per_run: t.per_run })
-            .collect();
+                });
+            }
+        }
+        let mut tools = Vec::new();
+        for t in self.tools.values() {
+            tools.push(ToolRate { tool: t.name.to_string(), label: t.label.clone(), per_run: t.per_run });
+        }
         RateSheet {
             rates_version: self.version.to_string(),
             precision: self.precision,
