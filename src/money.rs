@@ -204,6 +204,17 @@ pub(crate) fn normalized(d: Decimal) -> Decimal {
     }
 }
 
+/// `n / 10` and its last digit. In 32 bits when `n` fits: WebAssembly has
+/// no 64-bit multiply-high, so a 64-bit division by ten is a division
+/// instruction (tens of cycles), while a 32-bit one is a multiplication.
+#[inline]
+fn tenth(n: u64) -> (u64, u8) {
+    match u32::try_from(n) {
+        Ok(small) => (u64::from(small / 10), (small % 10) as u8),
+        Err(_) => (n / 10, (n % 10) as u8),
+    }
+}
+
 /// The normalized text of a decimal (`"3"`, `"0.25"`, `"-1.5"`), written
 /// without the formatting machinery: every number in every answer goes
 /// through here, and `normalize` + `Display` cost more than the estimate
@@ -214,6 +225,7 @@ pub(crate) struct DecimalText {
 }
 
 impl DecimalText {
+    #[inline]
     pub(crate) fn new(d: Decimal) -> DecimalText {
         let mut text = DecimalText { buf: [b'0'; 48], start: 48 };
         let mantissa = d.mantissa();
@@ -232,8 +244,8 @@ impl DecimalText {
         match u64::try_from(digits) {
             // The usual case: 64-bit arithmetic, one instruction per step.
             Ok(mut small) => {
-                while scale > 0 && small % 10 == 0 {
-                    small /= 10;
+                while scale > 0 && tenth(small).1 == 0 {
+                    small = tenth(small).0;
                     scale -= 1;
                 }
                 text.put_digits(small, scale);
@@ -253,6 +265,7 @@ impl DecimalText {
         text
     }
 
+    #[inline]
     fn push(&mut self, byte: u8) {
         // At most 31 bytes are ever written ("-0." and 28 more digits).
         self.start = self.start.saturating_sub(1);
@@ -263,9 +276,11 @@ impl DecimalText {
 
     /// Writes the last digit of `n` and drops it; writes the point once
     /// `scale` digits are written. True when the point was just written.
+    #[inline]
     fn digit(&mut self, n: &mut u64, scale: &mut u32) -> bool {
-        self.push(b'0' + (*n % 10) as u8);
-        *n /= 10;
+        let (rest, last) = tenth(*n);
+        self.push(b'0' + last);
+        *n = rest;
         if *scale == 0 {
             return false;
         }
@@ -278,6 +293,7 @@ impl DecimalText {
 
     /// Writes `n` right to left, with the point before the last `scale`
     /// digits (and leading zeros up to it).
+    #[inline]
     fn put_digits(&mut self, mut n: u64, mut scale: u32) {
         while scale > 0 || n > 0 {
             if self.digit(&mut n, &mut scale) && n == 0 {
@@ -287,12 +303,14 @@ impl DecimalText {
     }
 
     /// The low half of a long mantissa: exactly `width` digits.
+    #[inline]
     fn put_digits_padded(&mut self, mut n: u64, width: u32, mut scale: u32) {
         for _ in 0..width {
             self.digit(&mut n, &mut scale);
         }
     }
 
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits, '.' and '-' are ever written.
         std::str::from_utf8(self.buf.get(self.start..).unwrap_or_default()).unwrap_or("0")

@@ -67,9 +67,14 @@ fn plain(text: &str) -> bool {
     !text.bytes().any(|b| b <= 2)
 }
 
-/// `text` as a JSON string literal: quotes, backslashes and control
-/// characters escaped.
-fn quote_into(out: &mut String, text: &str) {
+/// `text` as an escaped token: U+0002, then its JSON string literal
+/// (quotes, backslashes and control characters escaped). Out of line, so
+/// that writing a plain token stays a few instructions: no text of the
+/// engine's own needs escaping.
+#[cold]
+#[inline(never)]
+fn escaped_into(out: &mut String, text: &str) {
+    out.push(ESCAPED);
     out.push('"');
     for c in text.chars() {
         match c {
@@ -86,13 +91,13 @@ fn quote_into(out: &mut String, text: &str) {
 }
 
 impl Tape {
+    #[inline]
     fn token(&mut self, text: &str) -> Result<(), Unfit> {
         self.out.push('\0');
         if plain(text) {
             self.out.push_str(text);
         } else {
-            self.out.push(ESCAPED);
-            quote_into(&mut self.out, text);
+            escaped_into(&mut self.out, text);
         }
         Ok(())
     }
