@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
                 Err(e) => return e,
             },
             Some(b'-' | b'0'..=b'9') => match self.number() {
-                Ok((Num::Int(i), _)) => format!("integer `{i}`"),
+                Ok((Num::Int(i), _)) => format!("integer `{}`", itoa::Buffer::new().format(i)),
                 Ok((Num::Float(_), text)) => format!("floating point `{text}`"),
                 Err(e) => return e,
             },

@@ -55,9 +55,9 @@ impl<'a> RawNumber<'a> {
     pub(crate) fn to_decimal(self) -> Result<Decimal, NumberError> {
         match self {
             RawNumber::Str(s) => parse_decimal_str(s),
-            RawNumber::Int(i) => {
-                i64::try_from(i).map(Decimal::from).map_err(|_| NumberError::OutOfRange(i.to_string()))
-            }
+            RawNumber::Int(i) => i64::try_from(i)
+                .map(Decimal::from)
+                .map_err(|_| NumberError::OutOfRange(itoa::Buffer::new().format(i).to_string())),
         }
     }
 }

@@ -49,9 +49,12 @@ const rows = [
   ["estimate, one text item", (t) => us(t.estimate), "≤ 3 µs"],
   ["quote, 3-item run", (t) => us(t.quote), "≤ 10 µs"],
 ];
-const size = `${(wasm.length / 1024).toFixed(1)} KiB raw, ${(gzipSync(wasm, { level: 9 }).length / 1024).toFixed(1)} KiB gzip -9`;
+// Bytes, and KB of 1,000 bytes (the stricter reading of the goal). zlib at
+// level 9 here; `gzip -9` writes a few hundred bytes less.
+const kb = (n) => `${n.toLocaleString("en")} bytes (${(n / 1000).toFixed(1)} KB)`;
+const size = `${kb(wasm.length)} raw, ${kb(gzipSync(wasm, { level: 9 }).length)} zlib -9`;
 console.log(`median per call, engine reused; Node ${process.version}${chromium ? `; Chromium ${chromium.version} (headless)` : ""}`);
-console.log(`${"wasm size (optimized)".padEnd(24)} ${size}   goal ≤ 150 KB gzip`);
+console.log(`${"wasm size (optimized)".padEnd(24)} ${size}   goal ≤ 150 KB (150,000 bytes) gzipped`);
 for (const [what, show, goal] of rows) {
   console.log(`${what.padEnd(24)} Node: ${show(node).padEnd(56)} ${chromium ? `Chromium: ${show(chromium.times).padEnd(56)} ` : ""}goal ${goal}`);
 }
