@@ -7,7 +7,10 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use tollgate::{parse_request, AuthorizeRequest, BillingRequest, Engine, LimitRequest, QuoteRequest, Run, TopUpRequest};
+use tollgate::{
+    parse_request, AuthorizeRequest, BillingRequest, Engine, LimitRequest, QuoteRequest, Run, SourceTexts, Sources,
+    TopUpRequest,
+};
 
 fn engine() -> &'static Engine {
     static E: OnceLock<Engine> = OnceLock::new();
@@ -45,6 +48,11 @@ fuzz_target!(|data: &[u8]| {
     readers_agree::<AuthorizeRequest>(text);
     readers_agree::<QuoteRequest>(text);
     readers_agree::<LimitRequest>(text);
+    readers_agree::<SourceTexts>(text);
+    // `Sources` reads the JSON of `SourceTexts` straight into the files.
+    let direct = parse_request::<Sources>(text).map(|s| format!("{s:?}")).map_err(|e| e.message);
+    let via = parse_request::<SourceTexts>(text).map(|t| format!("{:?}", Sources::from(&t))).map_err(|e| e.message);
+    assert_eq!(direct, via, "{text:?}");
     let e = engine();
     for run in [Run::from_json("f.json", text).ok(), Run::from_toml("f.toml", text).ok()].into_iter().flatten() {
         same_twice(|| e.estimate(&run));
