@@ -11,7 +11,8 @@
 //! was no faster. Answers: the per-call ones as a tape of their values (see
 //! `tape`) that `js/boundary.js` turns into the keyed objects (a quarter of
 //! what `JSON.parse` of the keyed text costs); the reference sheets and
-//! error problems as the keyed JSON (`tollgate::to_json`), via `JSON.parse`.
+//! errors as their keyed JSON (`tollgate::to_json`), which `boundary.js`
+//! parses (and builds the thrown `Error` from: the module links no js-sys).
 //!
 //! Every request and answer type, and its JSON, lives in the engine; this
 //! crate only converts values at the boundary.
