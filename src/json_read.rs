@@ -858,15 +858,22 @@ impl FromJson for Files {
     }
 }
 
+/// The two fields of `{rates, policies}` (serde's words: `struct
+/// SourceTexts`), each read as `T`.
+fn rates_and_policies<T: FromJson>(r: &mut Reader<'_>) -> Result<(Option<T>, Option<T>)> {
+    let (mut rates, mut policies) = (None, None);
+    r.fields("struct SourceTexts", &["rates", "policies"], |r, i| match i {
+        0 => r.put(&mut rates, "rates"),
+        _ => r.put(&mut policies, "policies"),
+    })?;
+    Ok((rates, policies))
+}
+
 /// The JSON of [`SourceTexts`] read straight into [`Sources`]: the same
 /// words, and no map of the files in between.
 impl FromJson for Sources {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        let (mut rates, mut policies) = (None, None);
-        r.fields("struct SourceTexts", &["rates", "policies"], |r, i| match i {
-            0 => r.put(&mut rates, "rates"),
-            _ => r.put(&mut policies, "policies"),
-        })?;
+        let (rates, policies) = rates_and_policies::<Files>(r)?;
         let mut sources = Sources::new();
         for (name, text) in rates.map(|Files(f)| f).unwrap_or_default() {
             sources = sources.rates(&name, &text);
@@ -880,11 +887,7 @@ impl FromJson for Sources {
 
 impl FromJson for SourceTexts {
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        let (mut rates, mut policies) = (None, None);
-        r.fields("struct SourceTexts", &["rates", "policies"], |r, i| match i {
-            0 => r.put(&mut rates, "rates"),
-            _ => r.put(&mut policies, "policies"),
-        })?;
+        let (rates, policies) = rates_and_policies(r)?;
         Ok(SourceTexts { rates: rates.unwrap_or_default(), policies: policies.unwrap_or_default() })
     }
 }
