@@ -303,8 +303,20 @@ impl<'a> Reader<'a> {
         self.at = at;
         let text = self.text.get(start..at).unwrap_or("");
         if integer {
+            // Up to 19 digits fit a u64 as they are: no 128-bit arithmetic,
+            // which WebAssembly does by calls (`parse::<i128>` multiplies in
+            // 128 bits per digit).
+            let small = bytes
+                .get(whole_start..at)
+                .filter(|d| d.len() <= 19)
+                .and_then(|d| d.iter().try_fold(0u64, |n, &b| n.checked_mul(10)?.checked_add(u64::from(b - b'0'))));
+            let parsed = match small {
+                Some(n) if negative => Some(-i128::from(n)),
+                Some(n) => Some(i128::from(n)),
+                None => text.parse::<i128>().ok(),
+            };
             // As serde_json: u64, or i64 when negative; `-0` is a float.
-            if let Ok(i) = text.parse::<i128>() {
+            if let Some(i) = parsed {
                 let fits = if negative { i < 0 && i >= i128::from(i64::MIN) } else { i <= i128::from(u64::MAX) };
                 if fits {
                     return Ok((Num::Int(i), text));
