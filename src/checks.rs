@@ -424,7 +424,7 @@ impl PolicySet {
                 .iter()
                 .map(|(name, max)| LimitView {
                     limit: name,
-                    current: org.usage.get(&**name).copied(),
+                    current: org.usage.get(name).copied(),
                     max: match max {
                         Limit::Count(m) => Room::Count(Decimal::from(*m)),
                         Limit::Unlimited => Room::Unlimited,

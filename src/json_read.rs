@@ -29,7 +29,7 @@ use crate::api::{AuthorizeRequest, BillingRequest, LimitRequest, SourceTexts, To
 use crate::engine::Sources;
 use crate::money::{decimal_message, float_error, float_to_decimal, NumberError, RawNumber};
 use crate::read::one_of;
-use crate::request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls};
+use crate::request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls, Usage};
 use crate::run::{Item, ItemDoc, ItemKind, Quantity, Run};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -541,16 +541,7 @@ fn sorted_map<T>(r: &mut Reader<'_>, mut value: impl FnMut(&mut Reader<'_>) -> R
         pairs.push((key.into_owned(), v));
         Ok(())
     })?;
-    // A stable sort keeps repeated names in the order written: the last wins.
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Vec<(String, T)> = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs {
-        match out.last_mut() {
-            Some(last) if last.0 == k => last.1 = v,
-            _ => out.push((k, v)),
-        }
-    }
-    Ok(out)
+    Ok(crate::request::sorted_last_wins(pairs))
 }
 
 impl FromJson for BTreeMap<String, String> {
@@ -770,7 +761,7 @@ impl FromJson for Org {
             3 => r.put(&mut status, "status"),
             4 => r.put(&mut pools, "pools"),
             5 | 6 => r.put(&mut controls, "spendControls"),
-            _ => r.put_with(&mut usage, "usage", |r| map(r, |r| Dec::read(r).map(|d| d.0))),
+            _ => r.put_with(&mut usage, "usage", |r| sorted_map(r, |r| Dec::read(r).map(|d| d.0))),
         })?;
         Ok(Org {
             slug: required(slug, "slug")?,
@@ -779,7 +770,7 @@ impl FromJson for Org {
             status: status.flatten(),
             pools: pools.unwrap_or_default(),
             spend_controls: controls.flatten(),
-            usage: usage.unwrap_or_default(),
+            usage: Usage::from_sorted(usage.unwrap_or_default()),
         })
     }
 }

@@ -48,7 +48,7 @@ pub use policy::{
     RuleTrace,
 };
 pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
-pub use request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls};
+pub use request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls, Usage};
 pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
 pub use shared::SharedEngine;

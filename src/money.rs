@@ -579,10 +579,10 @@ pub(crate) mod decimal {
     pub(crate) use super::serialize_decimal as serialize;
 }
 
-/// The same for a map of names to decimals.
+/// The reading of a map of names to decimals (`Org::usage`).
 pub(crate) mod decimal_map {
     use rust_decimal::Decimal;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer};
     use std::collections::BTreeMap;
 
     #[derive(Deserialize)]
@@ -591,10 +591,6 @@ pub(crate) mod decimal_map {
     pub(crate) fn deserialize<'de, De: Deserializer<'de>>(d: De) -> Result<BTreeMap<String, Decimal>, De::Error> {
         let m = BTreeMap::<String, D>::deserialize(d)?;
         Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
-    }
-
-    pub(crate) fn serialize<S: Serializer>(m: &BTreeMap<String, Decimal>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(m.iter().map(|(k, v)| (k, super::DecimalText::new(*v).as_str().to_string())))
     }
 }
 

@@ -36,9 +36,9 @@ pub struct Org {
     pub spend_controls: Option<SpendControls>,
     /// Current counts: limit names (`seats`) and tool runs per cap window
     /// (`tools.video-gen.runs_today`).
-    #[serde(default, with = "money::decimal_map", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Usage::is_empty")]
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, crate::money::Number>"))]
-    pub usage: BTreeMap<String, Decimal>,
+    pub usage: Usage,
 }
 
 impl Org {
@@ -204,12 +204,61 @@ impl<'de> Deserialize<'de> for AttrValue {
     }
 }
 
+/// Values by name, sorted by name, names unique: what `Context` and
+/// `Usage` hold. A sorted list rather than a `BTreeMap`: each B-tree type
+/// costs the WebAssembly module kilobytes, for maps of a few entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pairs<V>(Vec<(String, V)>);
+
+impl<V> Default for Pairs<V> {
+    fn default() -> Self {
+        Pairs(Vec::new())
+    }
+}
+
+/// `pairs` sorted by name; a repeated name keeps its last value, as a map
+/// filled in that order would.
+pub(crate) fn sorted_last_wins<V>(mut pairs: Vec<(String, V)>) -> Vec<(String, V)> {
+    // A stable sort keeps repeated names in the order given.
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(String, V)> = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 = v,
+            _ => out.push((k, v)),
+        }
+    }
+    out
+}
+
+impl<V> Pairs<V> {
+    fn insert(&mut self, name: &str, value: V) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+            Ok(i) => {
+                if let Some((_, v)) = self.0.get_mut(i) {
+                    *v = value;
+                }
+            }
+            Err(i) => self.0.insert(i, (name.to_string(), value)),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&V> {
+        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok()?;
+        self.0.get(i).map(|(_, v)| v)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
 /// Attributes a rule's conditions may read (`org.status`, `user.mfa`),
 /// each declared with its type in the policies' `[attributes]`.
 ///
 /// Held as pairs sorted by name (in JSON, an object).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Context(Vec<(String, AttrValue)>);
+pub struct Context(Pairs<AttrValue>);
 
 impl Context {
     /// An empty context.
@@ -217,9 +266,9 @@ impl Context {
         Context::default()
     }
 
-    /// From pairs sorted by name, names unique.
+    /// From pairs sorted by name, names unique ([`sorted_last_wins`]).
     pub(crate) fn from_sorted(pairs: Vec<(String, AttrValue)>) -> Self {
-        Context(pairs)
+        Context(Pairs(pairs))
     }
 
     /// This context with one more attribute.
@@ -230,25 +279,17 @@ impl Context {
 
     /// Sets an attribute.
     pub fn insert(&mut self, name: &str, value: impl Into<AttrValue>) {
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
-            Ok(i) => {
-                if let Some((_, v)) = self.0.get_mut(i) {
-                    *v = value.into();
-                }
-            }
-            Err(i) => self.0.insert(i, (name.to_string(), value.into())),
-        }
+        self.0.insert(name, value.into());
     }
 
     /// An attribute's value.
     pub fn get(&self, name: &str) -> Option<&AttrValue> {
-        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok()?;
-        self.0.get(i).map(|(_, v)| v)
+        self.0.get(name)
     }
 
     /// Every attribute, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &AttrValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter()
     }
 }
 
@@ -260,7 +301,76 @@ impl Serialize for Context {
 
 impl<'de> Deserialize<'de> for Context {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<String, AttrValue>::deserialize(d).map(|m| Context(m.into_iter().collect()))
+        BTreeMap::<String, AttrValue>::deserialize(d).map(|m| Context(Pairs(m.into_iter().collect())))
+    }
+}
+
+/// An organization's current counts by name: limit names (`seats`) and
+/// tool runs per cap window (`tools.video-gen.runs_today`). Sorted by name;
+/// in JSON and TOML a table of numbers or decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Usage(Pairs<Decimal>);
+
+impl Usage {
+    /// No counts.
+    pub fn new() -> Self {
+        Usage::default()
+    }
+
+    /// From pairs sorted by name, names unique ([`sorted_last_wins`]).
+    pub(crate) fn from_sorted(pairs: Vec<(String, Decimal)>) -> Self {
+        Usage(Pairs(pairs))
+    }
+
+    /// These counts with one more.
+    pub fn with(mut self, name: &str, count: impl Into<Decimal>) -> Self {
+        self.insert(name, count);
+        self
+    }
+
+    /// Sets a count.
+    pub fn insert(&mut self, name: &str, count: impl Into<Decimal>) {
+        self.0.insert(name, count.into());
+    }
+
+    /// A count.
+    pub fn get(&self, name: &str) -> Option<&Decimal> {
+        self.0.get(name)
+    }
+
+    /// Every count, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Decimal)> {
+        self.0.iter()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0 .0.is_empty()
+    }
+}
+
+impl From<BTreeMap<String, Decimal>> for Usage {
+    fn from(m: BTreeMap<String, Decimal>) -> Self {
+        Usage(Pairs(m.into_iter().collect()))
+    }
+}
+
+impl FromIterator<(String, Decimal)> for Usage {
+    /// A repeated name keeps its last value.
+    fn from_iter<I: IntoIterator<Item = (String, Decimal)>>(iter: I) -> Self {
+        Usage(Pairs(sorted_last_wins(iter.into_iter().collect())))
+    }
+}
+
+impl Serialize for Usage {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|(k, v)| (k, money::DecimalText::new(*v).as_str().to_string())))
+    }
+}
+
+impl<'de> Deserialize<'de> for Usage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        money::decimal_map::deserialize(d).map(Usage::from)
     }
 }
 
@@ -329,8 +439,30 @@ impl schemars::JsonSchema for Context {
 
 #[cfg(test)]
 mod tests {
-    use super::Org;
+    #![allow(clippy::unwrap_used)]
+    use super::{Context, Org, Usage};
     use rust_decimal::Decimal;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn usage_is_a_sorted_map_whose_last_value_wins() {
+        let d = |n: i64| Decimal::from(n);
+        let usage: Usage =
+            [("seats", 1), ("a.b", 2), ("seats", 3)].map(|(k, v)| (k.to_string(), d(v))).into_iter().collect();
+        assert_eq!(usage.iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>(), [("a.b", d(2)), ("seats", d(3))]);
+        assert_eq!((usage.get("seats"), usage.get("seat"), usage.is_empty()), (Some(&d(3)), None, false));
+        let built = Usage::new().with("seats", 5).with("a.b", 2).with("seats", 3);
+        assert_eq!(built, usage);
+        assert_eq!(Usage::from(BTreeMap::from([("seats".to_string(), d(3)), ("a.b".to_string(), d(2))])), usage);
+        // JSON: decimals as strings out; numbers or strings in.
+        let json = serde_json::to_string(&usage).unwrap();
+        assert_eq!(json, r#"{"a.b":"2","seats":"3"}"#);
+        assert_eq!(serde_json::from_str::<Usage>(r#"{"seats": 3, "a.b": "2"}"#).unwrap(), usage);
+        assert!(Usage::default().is_empty());
+        let ctx = Context::new().with("b", true).with("a", "x").with("b", false);
+        assert_eq!(serde_json::to_string(&ctx).unwrap(), r#"{"a":"x","b":false}"#);
+        assert_eq!(serde_json::from_str::<Context>(r#"{"b":false,"a":"x"}"#).unwrap(), ctx);
+    }
 
     #[test]
     fn billing_links_percent_encode_the_slug() {
