@@ -316,16 +316,18 @@ impl PolicySet {
             limit: limit.to_string(),
             known: self.limits.iter().map(|l| l.to_string()).collect(),
         })?;
-        let whole = |field: &str, v: Decimal| {
+        // A count is a whole number, not below zero; the field is named
+        // (and its name written) only when it is not.
+        let whole = |v: Decimal, field: &dyn Fn() -> String| {
             if v.is_sign_negative() && !v.is_zero() || !v.fract().is_zero() {
-                Err(LimitError::BadCount { field: field.to_string(), value: n(v).to_string() })
+                Err(LimitError::BadCount { field: field(), value: n(v).to_string() })
             } else {
                 Ok(v)
             }
         };
-        let adding = whole("adding", adding)?;
+        let adding = whole(adding, &|| "adding".to_string())?;
         let current = *org.usage.get(limit).ok_or_else(|| LimitError::MissingCounter { counter: limit.to_string() })?;
-        let current = whole(&format!("usage.{limit}"), current)?;
+        let current = whole(current, &|| format!("usage.{limit}"))?;
         let (allowed, max, remaining) = match max {
             Limit::Unlimited => (true, Room::Unlimited, Room::Unlimited),
             Limit::Count(m) => {
