@@ -7,11 +7,11 @@
 // (bindings/wasm/src/tape.rs): the answer's values in the order the Rust
 // type serializes them, each after a NUL; U+0001 for a missing value; a
 // list's or map's length before its elements; a string that holds U+0000,
-// U+0001 or U+0002 as U+0002 and then its JSON string literal. One object literal per type,
-// keys in the Rust order, so `JSON.stringify` of what these return is byte
-// for byte the native crate's JSON (the golden vectors check it under
-// Node.js and in Chromium). `JSON.parse` of the keyed JSON did the same job
-// at four times the cost.
+// U+0001 or U+0002 as U+0002 and then its JSON string literal. One object
+// literal per type, keys in the Rust order, so `JSON.stringify` of what
+// these return is byte for byte the native crate's JSON (the golden vectors
+// check it under Node.js and in Chromium). `JSON.parse` of the keyed JSON
+// did the same job at four times the cost.
 //
 // When a Rust answer type gains, loses or reorders a field, its reader here
 // changes with it; the vectors fail until it does.
