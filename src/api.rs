@@ -36,8 +36,8 @@ pub fn to_json<T: ToJson + ?Sized>(value: &T) -> Result<String, ErrorInfo> {
     value.write_json().map_err(|e| ErrorInfo::new("internal", e.to_string()))
 }
 
-/// The types [`to_json`] writes: every answer, the reference sheets and
-/// [`ErrorInfo`]. Sealed. Each writes itself with code built in this
+/// The types [`to_json`] writes: every answer, the reference sheets,
+/// [`ErrorInfo`], and a string (its JSON string literal). Sealed. Each writes itself with code built in this
 /// crate, not in the caller's.
 pub trait ToJson {
     #[doc(hidden)]
@@ -65,6 +65,7 @@ to_json_for!(
     crate::PolicySheet<'_>,
     ErrorInfo,
     [ErrorInfo],
+    str,
 );
 
 /// The types [`parse_request`] reads: the request of each operation, a
@@ -280,6 +281,13 @@ coded!(EstimateError, AuthorizeError, LimitError, TopUpError, QuoteError);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_is_written_as_serde_json_writes_it() {
+        for s in ["", "plain", "q\"b\\s", "\0\u{1}\u{2}\n\t\r\u{8}\u{c}\u{1f}\u{7f}é"] {
+            assert_eq!(crate::to_json(s).ok(), serde_json::to_string(s).ok(), "{s:?}");
+        }
+    }
 
     #[test]
     fn requests_read_camel_case_json_with_defaults() {

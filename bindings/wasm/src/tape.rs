@@ -67,27 +67,19 @@ fn plain(text: &str) -> bool {
     !text.bytes().any(|b| b <= 2)
 }
 
-/// `text` as an escaped token: U+0002, then its JSON string literal
-/// (quotes, backslashes and control characters escaped). Out of line, so
-/// that writing a plain token stays a few instructions: no text of the
+/// `text` as an escaped token: U+0002, then its JSON string literal, as
+/// the engine's JSON writer writes it (serde_json's escaping). Out of line,
+/// so that writing a plain token stays a few instructions: no text of the
 /// engine's own needs escaping.
 #[cold]
 #[inline(never)]
-fn escaped_into(out: &mut String, text: &str) {
+fn escaped_into(out: &mut String, text: &str) -> Result<(), Unfit> {
+    // Writing a string cannot fail; if it ever did, the call reports an
+    // internal error rather than a wrong token.
+    let literal = tollgate::to_json(text).map_err(|_| Unfit)?;
     out.push(ESCAPED);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                out.push_str(if u32::from(c) < 0x10 { "\\u000" } else { "\\u001" });
-                out.extend(char::from_digit(u32::from(c) & 15, 16));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    out.push_str(&literal);
+    Ok(())
 }
 
 impl Tape {
@@ -97,7 +89,7 @@ impl Tape {
         if plain(text) {
             self.out.push_str(text);
         } else {
-            escaped_into(&mut self.out, text);
+            escaped_into(&mut self.out, text)?;
         }
         Ok(())
     }
