@@ -176,6 +176,12 @@ impl<'a, V> IntoIterator for &'a Names<V> {
     }
 }
 
+/// Where `name` is (`Ok`), or would go (`Err`), in pairs sorted by name:
+/// `NameMap`'s and the requests' sorted pairs (`Context`, `Usage`).
+pub(crate) fn search<K: AsRef<str>, V>(pairs: &[(K, V)], name: &str) -> Result<usize, usize> {
+    pairs.binary_search_by(|(k, _)| k.as_ref().cmp(name))
+}
+
 /// Values by name, in name order: the maps of answers and sheets (in JSON,
 /// an object), such as a role's `can` or a plan's limits.
 ///
@@ -194,7 +200,7 @@ impl<'e, V> NameMap<'e, V> {
 
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&V> {
-        let i = self.0.binary_search_by(|(k, _)| (*k).cmp(name)).ok()?;
+        let i = search(&self.0, name).ok()?;
         self.0.get(i).map(|(_, v)| v)
     }
 

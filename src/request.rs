@@ -233,7 +233,7 @@ pub(crate) fn sorted_last_wins<V>(mut pairs: Vec<(String, V)>) -> Vec<(String, V
 
 impl<V> Pairs<V> {
     fn insert(&mut self, name: &str, value: V) {
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+        match crate::names::search(&self.0, name) {
             Ok(i) => {
                 if let Some((_, v)) = self.0.get_mut(i) {
                     *v = value;
@@ -244,7 +244,7 @@ impl<V> Pairs<V> {
     }
 
     fn get(&self, name: &str) -> Option<&V> {
-        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok()?;
+        let i = crate::names::search(&self.0, name).ok()?;
         self.0.get(i).map(|(_, v)| v)
     }
 
