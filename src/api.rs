@@ -146,12 +146,16 @@ pub struct BillingRequest {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SourceTexts {
-    /// Rate files by name.
-    #[serde(default)]
+    /// Rate files by name. A name given twice is an error.
+    #[serde(default, deserialize_with = "unique_map")]
     pub rates: BTreeMap<String, String>,
-    /// Policy files by name.
-    #[serde(default)]
+    /// Policy files by name. A name given twice is an error.
+    #[serde(default, deserialize_with = "unique_map")]
     pub policies: BTreeMap<String, String>,
+}
+
+fn unique_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    crate::request::deserialize_pairs(d).map(|p| p.into_iter().collect())
 }
 
 impl From<&SourceTexts> for Sources {

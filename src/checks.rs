@@ -273,6 +273,16 @@ fn serialize_opt_decimal<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::
     }
 }
 
+/// What is left of `of` once `used` is taken: zero when `used` is more.
+/// Both are at least zero (`Org::validate`), so the difference cannot
+/// overflow; `checked_sub` all the same, and no room when it would.
+fn room(of: Decimal, used: Decimal) -> Decimal {
+    if used >= of {
+        return Decimal::ZERO;
+    }
+    of.checked_sub(used).unwrap_or(Decimal::ZERO)
+}
+
 fn n(d: Decimal) -> Decimal {
     crate::money::normalized(d)
 }
@@ -287,8 +297,8 @@ fn derived_context(policies: &PolicySet, org: &Org, base: Option<&Context>) -> C
     if declared("org.plan") {
         ctx.insert("org.plan", AttrValue::String(org.plan.clone()));
     }
-    if let (true, Some(status)) = (declared("org.status"), &org.status) {
-        ctx.insert("org.status", AttrValue::String(status.clone()));
+    if let (true, Some(status)) = (declared("org.status"), org.status) {
+        ctx.insert("org.status", AttrValue::String(status.as_str().to_string()));
     }
     ctx
 }
@@ -309,6 +319,7 @@ impl PolicySet {
 
     /// SPEC §4.2.
     pub(crate) fn check_limit(&self, org: &Org, limit: &str, adding: Decimal) -> Result<LimitCheck<'_>, LimitError> {
+        org.validate()?;
         let plan = self
             .plan_of(org)
             .ok_or_else(|| LimitError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
@@ -326,15 +337,15 @@ impl PolicySet {
             }
         };
         let adding = whole(adding, &|| "adding".to_string())?;
+        // Whole and not negative: `Org::validate`.
         let current = *org.usage.get(limit).ok_or_else(|| LimitError::MissingCounter { counter: limit.to_string() })?;
-        let current = whole(current, &|| format!("usage.{limit}"))?;
         let (allowed, max, remaining) = match max {
             Limit::Unlimited => (true, Room::Unlimited, Room::Unlimited),
             Limit::Count(m) => {
                 let m = Decimal::from(*m);
                 let after = current.checked_add(adding);
                 let allowed = after.is_some_and(|a| a <= m);
-                (allowed, Room::Count(m), Room::Count((m - current).max(Decimal::ZERO)))
+                (allowed, Room::Count(m), Room::Count(room(m, current)))
             }
         };
         let upgrade = if allowed { None } else { self.upgrade_of(plan) };
@@ -357,6 +368,7 @@ impl PolicySet {
 
     /// SPEC §4.4.
     pub(crate) fn quote_top_up(&self, org: &Org, credits: Decimal) -> Result<TopUpQuote, TopUpError> {
+        org.validate()?;
         let plan = self
             .plan_of(org)
             .ok_or_else(|| TopUpError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
@@ -380,6 +392,7 @@ impl PolicySet {
 
     /// SPEC §4.6.
     pub(crate) fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
+        org.validate()?;
         let plan = self
             .plan_of(org)
             .ok_or_else(|| QuoteError::UnknownPlan { plan: org.plan.clone(), known: self.known_plans() })?;
@@ -408,7 +421,7 @@ impl PolicySet {
                     id: p.id.clone(),
                     allocated: p.allocated,
                     spent: p.spent,
-                    remaining: (p.allocated - p.spent).max(Decimal::ZERO),
+                    remaining: room(p.allocated, p.spent),
                     tools: p.tools.clone(),
                 })
                 .collect()
@@ -417,7 +430,7 @@ impl PolicySet {
             (Some(s), true) => Some(SpendView {
                 monthly_cap: s.monthly_cap,
                 spent_this_month: s.spent_this_month,
-                remaining: (s.monthly_cap - s.spent_this_month).max(Decimal::ZERO),
+                remaining: room(s.monthly_cap, s.spent_this_month),
             }),
             _ => None,
         };
@@ -466,6 +479,7 @@ pub(crate) fn quote<'e>(
     req: &QuoteRequest,
 ) -> Result<Quote<'e>, QuoteError> {
     let org = &req.org;
+    org.validate()?;
     let plan = policies
         .plan_of(org)
         .ok_or_else(|| QuoteError::UnknownPlan { plan: org.plan.clone(), known: policies.known_plans() })?;
@@ -529,7 +543,9 @@ pub(crate) fn quote<'e>(
     }
     let mut top_up = None;
     if cost > org.balance {
-        let short = cost - org.balance;
+        // Both are at least zero (`Org::validate`, charged amounts), so
+        // the difference is within range; checked all the same.
+        let short = cost.checked_sub(org.balance).ok_or(QuoteError::Overflow)?;
         // The top-up that covers the shortfall: at least the plan's minimum.
         let wanted = match plan.top_up.as_ref() {
             Some(t) => short.max(Decimal::from(t.min)),
@@ -555,26 +571,22 @@ pub(crate) fn quote<'e>(
         if let Some(tool) = &req.run.tool {
             // A run draws on the first pool (in the order given) that lists its tool.
             if let Some(pool) = org.pools.iter().find(|p| p.tools.iter().any(|t| t == tool)) {
-                let left = pool.allocated - pool.spent;
+                let left = room(pool.allocated, pool.spent);
                 if cost > left {
-                    let m = format!(
-                        "pool `{}` has {} credits left; this run may cost up to {}",
-                        pool.id,
-                        n(left.max(Decimal::ZERO)),
-                        n(cost)
-                    );
+                    let m =
+                        format!("pool `{}` has {} credits left; this run may cost up to {}", pool.id, n(left), n(cost));
                     push(ReasonCode::PoolExhausted, m, Vec::new(), None, None);
                 }
             }
         }
     }
     if let Some(s) = &org.spend_controls {
-        let left = s.monthly_cap - s.spent_this_month;
+        let left = room(s.monthly_cap, s.spent_this_month);
         if cost > left {
             let m = format!(
                 "this run may cost up to {} credits; {} remain under the monthly cap of {}",
                 n(cost),
-                n(left.max(Decimal::ZERO)),
+                n(left),
                 n(s.monthly_cap)
             );
             push(ReasonCode::SpendCapReached, m, Vec::new(), None, None);

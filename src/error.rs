@@ -293,6 +293,13 @@ pub enum LoadProblemKind {
         /// The bound.
         limit: usize,
     },
+    /// A rule that could not be compiled for a reason no other problem
+    /// names. Never expected: it keeps a rule from vanishing without a word.
+    #[error("rule `{id}` could not be compiled")]
+    RuleNotCompiled {
+        /// The rule's id.
+        id: String,
+    },
     /// A name that is empty or has characters names may not hold.
     #[error("{what} name `{name}` is not allowed")]
     BadName {
@@ -334,6 +341,7 @@ impl LoadProblemKind {
             LoadProblemKind::MissingLimit { .. } => "missing_limit",
             LoadProblemKind::BadLimit { .. } => "bad_limit",
             LoadProblemKind::MinAboveMax { .. } => "min_above_max",
+            LoadProblemKind::RuleNotCompiled { .. } => "rule_not_compiled",
         }
     }
 
@@ -392,6 +400,9 @@ impl LoadProblemKind {
             }
             LoadProblemKind::BadLimit { .. } => "write a count such as 3, or \"unlimited\"".into(),
             LoadProblemKind::MinAboveMax { .. } => "the smallest top-up cannot exceed the largest".into(),
+            LoadProblemKind::RuleNotCompiled { .. } => {
+                "the engine refuses a rule it cannot use rather than drop it; please report this with the rule".into()
+            }
         }
     }
 }
@@ -533,6 +544,10 @@ pub enum EstimateError {
     /// A result beyond the decimal range.
     #[error("the estimate overflows the decimal range")]
     Overflow,
+    /// A sum or product whose exact value needs more digits than a decimal
+    /// holds (28 places, 96 bits): never rounded silently.
+    #[error("the estimate cannot be computed exactly: an amount needs more than 28 significant digits")]
+    NotExact,
 }
 
 /// What is wrong with a quantity.
@@ -574,6 +589,7 @@ impl EstimateError {
             EstimateError::TooManyItems { .. } => "too_large",
             EstimateError::EmptyRun => "empty_run",
             EstimateError::Overflow => "overflow",
+            EstimateError::NotExact => "not_exact",
         }
     }
 }
@@ -628,6 +644,37 @@ impl AuthorizeError {
     }
 }
 
+/// An organization state no check can read: a value it cannot hold.
+/// Every check ([`Org::validate`](crate::Org::validate)) refuses it before
+/// reading anything, so no check answers on a state another refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OrgError {
+    /// A balance, pool amount, cap, amount spent or count below zero.
+    #[error("org.{field} is negative (`{value}`); it must be zero or more")]
+    Negative {
+        /// Which value (`balance`, `pools[0].spent`, `usage.seats`).
+        field: String,
+        /// The value.
+        value: String,
+    },
+    /// A usage count that is not a whole number.
+    #[error("org.{field} must be a whole number (got `{value}`)")]
+    NotWhole {
+        /// Which count (`usage.seats`).
+        field: String,
+        /// The value.
+        value: String,
+    },
+}
+
+impl OrgError {
+    /// A stable machine-readable code: `bad_org`.
+    pub fn code(&self) -> &'static str {
+        "bad_org"
+    }
+}
+
 /// A limit check could not be answered.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -654,6 +701,9 @@ pub enum LimitError {
         /// The counter.
         counter: String,
     },
+    /// The organization state holds an impossible value.
+    #[error(transparent)]
+    Org(#[from] OrgError),
     /// A count that is negative or fractional.
     #[error("`{field}` must be a whole number of zero or more (got `{value}`)")]
     BadCount {
@@ -668,6 +718,7 @@ impl LimitError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
+            LimitError::Org(e) => e.code(),
             LimitError::UnknownPlan { .. } => "unknown_plan",
             LimitError::UnknownLimit { .. } => "unknown_limit",
             LimitError::MissingCounter { .. } => "missing_counter",
@@ -710,6 +761,9 @@ pub enum TopUpError {
         /// The maximum.
         max: u64,
     },
+    /// The organization state holds an impossible value.
+    #[error(transparent)]
+    Org(#[from] OrgError),
     /// Zero or negative credits.
     #[error("credits wanted must be above zero (got `{credits}`)")]
     NotPositive {
@@ -725,6 +779,7 @@ impl TopUpError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
+            TopUpError::Org(e) => e.code(),
             TopUpError::UnknownPlan { .. } => "unknown_plan",
             TopUpError::NotSold { .. } => "top_up_not_sold",
             TopUpError::BelowMinimum { .. } => "below_minimum",
@@ -760,6 +815,9 @@ pub enum QuoteError {
         /// The counter.
         counter: String,
     },
+    /// The organization state holds an impossible value.
+    #[error(transparent)]
+    Org(#[from] OrgError),
     /// A result beyond the decimal range.
     #[error("the quote overflows the decimal range")]
     Overflow,
@@ -773,6 +831,7 @@ impl QuoteError {
             QuoteError::Authorize(e) => e.code(),
             QuoteError::UnknownPlan { .. } => "unknown_plan",
             QuoteError::MissingCounter { .. } => "missing_counter",
+            QuoteError::Org(e) => e.code(),
             QuoteError::Overflow => "overflow",
         }
     }

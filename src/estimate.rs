@@ -2,7 +2,7 @@
 //! amounts rounded per the card.
 
 use crate::error::{EstimateError, QuantityProblem};
-use crate::money::DecimalText;
+use crate::money::{exact_add, exact_mul, DecimalText, Inexact};
 use crate::names::Names;
 use crate::rates::{RateCard, TextModel};
 use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
@@ -226,13 +226,17 @@ impl Serialize for Unit {
     }
 }
 
-/// Arithmetic overflow; a zero-sized error keeps the hot path's results
-/// small (an `EstimateError` is large and would be copied on every step).
-struct Overflow;
+/// Arithmetic that overflowed or would have rounded; a one-byte error
+/// keeps the hot path's results small (an `EstimateError` is large and
+/// would be copied on every step).
+type Overflow = Inexact;
 
-impl From<Overflow> for Fail {
-    fn from(_: Overflow) -> Self {
-        Box::new(EstimateError::Overflow)
+impl From<Inexact> for Fail {
+    fn from(e: Inexact) -> Self {
+        Box::new(match e {
+            Inexact::Overflow => EstimateError::Overflow,
+            Inexact::Rounded => EstimateError::NotExact,
+        })
     }
 }
 
@@ -243,19 +247,21 @@ type Fail = Box<EstimateError>;
 // `#[inline]`, not `(always)`: natively (opt-level 3) they are inlined all
 // the same; the WebAssembly build (size) keeps one copy of each instead of
 // rust_decimal's arithmetic at every use (6 KB of the gzipped module).
+// Sums and products are exact or an error; only a division by a batch
+// size that has no exact reciprocal rounds (`batches`).
 #[inline]
 fn add(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    a.checked_add(b).ok_or(Overflow)
+    exact_add(a, b)
 }
 
 #[inline]
 fn mul(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    a.checked_mul(b).ok_or(Overflow)
+    exact_mul(a, b)
 }
 
 #[inline]
 fn div(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    a.checked_div(b).ok_or(Overflow)
+    a.checked_div(b).ok_or(Inexact::Overflow)
 }
 
 /// Checks a quantity: not negative, whole where asked, min ≤ max.
@@ -446,7 +452,17 @@ impl RateCard {
         let billed = |s: Decimal| -> Result<Decimal, Overflow> {
             let s = s.max(model.min_seconds);
             match model.increment_seconds {
-                Some(inc) => mul(div(s, inc)?.ceil(), inc),
+                // Up to a multiple of the increment, by the exact remainder
+                // (a quotient rounded to 28 digits could round past a whole
+                // number and bill one increment short).
+                Some(inc) => {
+                    let rest = s.checked_rem(inc).ok_or(Inexact::Overflow)?;
+                    if rest.is_zero() {
+                        Ok(s)
+                    } else {
+                        add(s.checked_sub(rest).ok_or(Inexact::Overflow)?, inc)
+                    }
+                }
                 None => Ok(s),
             }
         };
@@ -478,16 +494,30 @@ fn lookup<'m, V>(models: &'m Names<V>, item: usize, kind: &'static str, name: &s
     })
 }
 
+/// Decimal places of a prorated batch count when the batch size has no
+/// exact reciprocal.
+const BATCH_PLACES: u32 = 12;
+
 /// Billed batches for a token count: prorated, or whole batches when the
 /// model charges a started batch in full.
 #[inline(always)]
 fn batches(model: &TextModel, tokens: Decimal) -> Result<Decimal, Overflow> {
     // Multiplying by an exact reciprocal is several times cheaper than dividing.
-    let b = match model.per_token {
-        Some(inv) => mul(tokens, inv)?,
-        None => div(tokens, model.batch)?,
-    };
-    Ok(if model.round_up { b.ceil() } else { b })
+    if let Some(inv) = model.per_token {
+        let b = mul(tokens, inv)?;
+        return Ok(if model.round_up { b.ceil() } else { b });
+    }
+    if model.round_up {
+        // Whole batches by the exact remainder: a quotient rounded to 28
+        // digits could round down onto a whole number and bill one short.
+        let rest = tokens.checked_rem(model.batch).ok_or(Inexact::Overflow)?;
+        let whole = div(tokens.checked_sub(rest).ok_or(Inexact::Overflow)?, model.batch)?;
+        return if rest.is_zero() { Ok(whole) } else { add(whole, Decimal::ONE) };
+    }
+    // A batch size with no exact reciprocal (3, 7, …): the quotient to
+    // 12 places, half to even, so every product and sum after it is exact.
+    Ok(div(tokens, model.batch)?
+        .round_dp_with_strategy(BATCH_PLACES, rust_decimal::RoundingStrategy::MidpointNearestEven))
 }
 
 /// The asked value, else the model's default, else an error listing choices.

@@ -324,8 +324,9 @@ pub(crate) fn to_decimal(f: f64) -> Option<Decimal> {
                 Decimal::try_from_i128_with_scale(n.checked_mul(10i128.checked_pow(scale.unsigned_abs())?)?, 0).ok()?
             }
         };
-        let value = crate::money::normalized(value);
-        return Some(if f < 0.0 { -value } else { value });
+        let mut value = crate::money::normalized(value);
+        value.set_sign_negative(f < 0.0 && !value.is_zero());
+        return Some(value);
     }
     None
 }

@@ -29,7 +29,7 @@ use crate::api::{AuthorizeRequest, BillingRequest, LimitRequest, SourceTexts, To
 use crate::engine::Sources;
 use crate::money::{decimal_message, float_error, float_to_decimal, NumberError, RawNumber};
 use crate::read::one_of;
-use crate::request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls, Usage};
+use crate::request::{AttrValue, Context, Org, OrgStatus, Pool, QuoteRequest, SpendControls, Usage};
 use crate::run::{Item, ItemDoc, ItemKind, Quantity, Run};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -516,22 +516,14 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-/// A map of names to `T`; a repeated name keeps its last value, as serde
-/// fills a `BTreeMap`.
+/// A map of names to `T`; a repeated name is an error ([`sorted_map`]).
 #[inline]
-fn map<T>(r: &mut Reader<'_>, mut value: impl FnMut(&mut Reader<'_>) -> Result<T>) -> Result<BTreeMap<String, T>> {
-    let mut map = BTreeMap::new();
-    r.object("a map", |r, key| {
-        r.colon()?;
-        let v = value(r)?;
-        map.insert(key.into_owned(), v);
-        Ok(())
-    })?;
-    Ok(map)
+fn map<T>(r: &mut Reader<'_>, value: impl FnMut(&mut Reader<'_>) -> Result<T>) -> Result<BTreeMap<String, T>> {
+    sorted_map(r, value).map(|pairs| pairs.into_iter().collect())
 }
 
-/// A map of names to `T` as pairs sorted by name; a repeated name keeps
-/// its last value, as in [`map`]. No B-tree code for the WebAssembly module.
+/// A map of names to `T` as pairs sorted by name; a repeated name is an
+/// error (`request::sorted_unique`). No B-tree code for the WebAssembly module.
 #[inline]
 fn sorted_map<T>(r: &mut Reader<'_>, mut value: impl FnMut(&mut Reader<'_>) -> Result<T>) -> Result<Vec<(String, T)>> {
     let mut pairs: Vec<(String, T)> = Vec::new();
@@ -541,7 +533,7 @@ fn sorted_map<T>(r: &mut Reader<'_>, mut value: impl FnMut(&mut Reader<'_>) -> R
         pairs.push((key.into_owned(), v));
         Ok(())
     })?;
-    Ok(crate::request::sorted_last_wins(pairs))
+    crate::request::sorted_unique(pairs)
 }
 
 impl FromJson for BTreeMap<String, String> {
@@ -629,6 +621,26 @@ impl FromJson for ItemKind {
             "video" => Ok(ItemKind::Video),
             other => Err(format!("unknown variant `{other}`, expected one of `text`, `image`, `video`")),
         }
+    }
+}
+
+impl FromJson for OrgStatus {
+    #[inline]
+    fn read(r: &mut Reader<'_>) -> Result<Self> {
+        const EXPECTED: &str = "expected `active` or `suspended`";
+        match r.peek() {
+            Some(b'"') => {}
+            // serde_json's words for an enum that is not a string: an
+            // object names its variant by its first key.
+            None => return Err("EOF while parsing a value".to_string()),
+            Some(b'{') => {
+                r.object("enum OrgStatus", |_, key| Err(format!("unknown variant `{key}`, {EXPECTED}")))?;
+                return Err("expected value".to_string());
+            }
+            Some(_) => return Err("expected value".to_string()),
+        }
+        let word = r.string()?;
+        OrgStatus::from_name(&word).ok_or_else(|| format!("unknown variant `{word}`, {EXPECTED}"))
     }
 }
 

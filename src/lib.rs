@@ -37,8 +37,8 @@ pub use checks::{
 };
 pub use engine::{Engine, Sources};
 pub use error::{
-    AuthorizeError, EstimateError, InputError, LimitError, LoadError, LoadProblem, LoadProblemKind, QuantityProblem,
-    QuoteError, TopUpError,
+    AuthorizeError, EstimateError, InputError, LimitError, LoadError, LoadProblem, LoadProblemKind, OrgError,
+    QuantityProblem, QuoteError, TopUpError,
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
 pub use money::Rounding;
@@ -48,7 +48,7 @@ pub use policy::{
     RuleTrace,
 };
 pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
-pub use request::{AttrValue, Context, Org, Pool, QuoteRequest, SpendControls, Usage};
+pub use request::{AttrValue, Context, Org, OrgStatus, Pool, QuoteRequest, SpendControls, Usage};
 pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
 pub use shared::SharedEngine;

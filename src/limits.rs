@@ -20,6 +20,12 @@ pub const MAX_ROLES: usize = 1_000;
 pub const MAX_ACTIONS: usize = 10_000;
 /// Cells of the role × action index built at load time.
 pub const MAX_INDEX_CELLS: usize = 1_000_000;
+/// Entries of that index: for each rule, the roles it applies to times the
+/// actions it names. Checked before the index is built.
+pub const MAX_INDEX_ENTRIES: usize = 4_000_000;
+/// Actions named by all rules together, each glob counted as the actions
+/// it covers (a pattern listed twice in one rule counts once).
+pub const MAX_RULE_ACTIONS: usize = 2_000_000;
 /// Conditions of one rule.
 pub const MAX_CONDITIONS: usize = 64;
 /// Entries of one list in a policy file (`in`, `inherits`, a rule's roles or actions).

@@ -56,6 +56,11 @@ impl Problems {
         self.list.is_empty()
     }
 
+    /// How many so far.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// Into a load error, in file order then position order.
     pub(crate) fn into_error(mut self) -> crate::error::LoadError {
         self.list.sort_by_key(|(file, p)| (*file, p.location().map_or(0, |l| l.span().start)));

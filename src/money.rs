@@ -121,8 +121,9 @@ pub(crate) fn exact(negative: bool, whole: &str, fraction: &str, exp: i64) -> Op
     if mantissa >= 1 << 96 {
         return None;
     }
-    let value = Decimal::try_from_i128_with_scale(mantissa, u32::try_from(scale).ok()?).ok()?;
-    Some(if negative { -value } else { value })
+    let mut value = Decimal::try_from_i128_with_scale(mantissa, u32::try_from(scale).ok()?).ok()?;
+    value.set_sign_negative(negative);
+    Some(value)
 }
 
 /// A float's shortest round-trip decimal form (`crate::float`).
@@ -142,7 +143,13 @@ pub(crate) fn float_error(f: f64, written: &str) -> NumberError {
 /// the float it became; a literal with more digits than the float keeps is
 /// inexact and must be written as a string.
 pub(crate) fn exact_float_literal(literal: &str, value: f64) -> Result<Decimal, NumberError> {
-    let shortest = float_to_decimal(value).ok_or_else(|| float_error(value, literal.trim()))?;
+    let written = literal.trim();
+    let word = written.trim_start_matches(['+', '-']);
+    if value.is_infinite() && !word.is_empty() && word != "inf" {
+        // A literal too large for a float (`1e400`) is out of range, not NaN.
+        return Err(NumberError::OutOfRange(written.to_string()));
+    }
+    let shortest = float_to_decimal(value).ok_or_else(|| float_error(value, written))?;
     let cleaned: String = literal.trim().chars().filter(|&c| c != '_').collect();
     let written = crate::float::split(&cleaned)
         .and_then(|(negative, whole, fraction, exp)| exact(negative, whole, fraction, exp));
@@ -192,6 +199,72 @@ impl<'de> Visitor<'de> for NumberVisitor {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
         Ok(Number::Float(v))
     }
+}
+
+/// Why exact arithmetic gave no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inexact {
+    /// Beyond the decimal range.
+    Overflow,
+    /// Within the range, but not representable exactly: the exact result
+    /// needs more than 28 places or 96 bits of digits, and rust_decimal
+    /// would round it.
+    Rounded,
+}
+
+/// `10^k` for `k <= 28`, in 128 bits.
+fn pow10(k: u32) -> Option<i128> {
+    10_i128.checked_pow(k)
+}
+
+/// `m × 10^-scale` with trailing zeros dropped until it fits a decimal, or
+/// `Rounded` when it does not fit without losing a digit.
+fn fit(mut m: i128, mut scale: u32) -> Result<Decimal, Inexact> {
+    const LIMIT: i128 = 1 << 96;
+    while (scale > 28 || m.unsigned_abs() >= LIMIT.unsigned_abs()) && scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    if m.unsigned_abs() >= LIMIT.unsigned_abs() {
+        return Err(if scale == 0 { Inexact::Overflow } else { Inexact::Rounded });
+    }
+    if scale > 28 {
+        return Err(Inexact::Rounded);
+    }
+    Decimal::try_from_i128_with_scale(m, scale).map_err(|_| Inexact::Overflow)
+}
+
+/// `a + b`, exactly. `checked_add` rounds a sum that needs more digits
+/// than a decimal holds (`1e9 + 1e-22`); that is an error here.
+#[inline]
+pub(crate) fn exact_add(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
+    let sum = a.checked_add(b).ok_or(Inexact::Overflow)?;
+    // No digit was dropped when the sum keeps the larger scale.
+    if sum.scale() >= a.scale().max(b.scale()) {
+        return Ok(sum);
+    }
+    // Normalized, a rescaled addend ends in zeros while the other ends in a
+    // non-zero digit (or both keep their scale), so a sum too wide for 128
+    // bits here is too wide for a decimal too.
+    let (a, b) = (a.normalize(), b.normalize());
+    let scale = a.scale().max(b.scale());
+    let widen = |d: Decimal| pow10(scale - d.scale()).and_then(|p| d.mantissa().checked_mul(p));
+    let (Some(x), Some(y)) = (widen(a), widen(b)) else { return Err(Inexact::Rounded) };
+    fit(x.checked_add(y).ok_or(Inexact::Rounded)?, scale)
+}
+
+/// `a × b`, exactly. `checked_mul` rounds a product with more than 28
+/// places or 96 bits of digits; that is an error here.
+#[inline]
+pub(crate) fn exact_mul(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
+    let product = a.checked_mul(b).ok_or(Inexact::Overflow)?;
+    let scale = a.scale().saturating_add(b.scale());
+    if product.scale() == scale {
+        return Ok(product);
+    }
+    let (a, b) = (a.normalize(), b.normalize());
+    let m = a.mantissa().checked_mul(b.mantissa()).ok_or(Inexact::Rounded)?;
+    fit(m, a.scale().saturating_add(b.scale()))
 }
 
 /// Normalized text of a decimal: no trailing zeros, no negative zero.
@@ -579,20 +652,9 @@ pub(crate) mod decimal {
     pub(crate) use super::serialize_decimal as serialize;
 }
 
-/// The reading of a map of names to decimals (`Org::usage`).
-pub(crate) mod decimal_map {
-    use rust_decimal::Decimal;
-    use serde::{Deserialize, Deserializer};
-    use std::collections::BTreeMap;
-
-    #[derive(Deserialize)]
-    struct D(#[serde(deserialize_with = "super::deserialize_decimal")] Decimal);
-
-    pub(crate) fn deserialize<'de, De: Deserializer<'de>>(d: De) -> Result<BTreeMap<String, Decimal>, De::Error> {
-        let m = BTreeMap::<String, D>::deserialize(d)?;
-        Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
-    }
-}
+/// A decimal read as [`deserialize_decimal`] reads it, for maps of decimals.
+#[derive(Deserialize)]
+pub(crate) struct DecimalValue(#[serde(deserialize_with = "deserialize_decimal")] pub(crate) Decimal);
 
 #[cfg(feature = "schema")]
 impl schemars::JsonSchema for Number {

@@ -2,7 +2,7 @@
 //! context of attributes, and the pre-checkout quote request. TOML uses
 //! snake_case keys, JSON camelCase (snake_case accepted too).
 
-use crate::error::InputError;
+use crate::error::{InputError, OrgError};
 use crate::money::{self, float_to_decimal, normalized};
 use crate::run::Run;
 use rust_decimal::Decimal;
@@ -25,9 +25,10 @@ pub struct Org {
     #[serde(with = "money::decimal")]
     #[cfg_attr(feature = "schema", schemars(with = "crate::money::Number"))]
     pub balance: Decimal,
-    /// `active`, `suspended`, …
+    /// `active` or `suspended`; absent means active. Any other text
+    /// (`"SUSPENDED"`, `"suspended "`) is bad input, never read as active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<OrgStatus>,
     /// Earmarked allocations (plans with `allocation_pools`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pools: Vec<Pool>,
@@ -63,7 +64,76 @@ impl Org {
 
     /// Whether `status` says the organization is suspended.
     pub fn is_suspended(&self) -> bool {
-        self.status.as_deref() == Some("suspended")
+        self.status == Some(OrgStatus::Suspended)
+    }
+
+    /// Checks every value of the state a check reads: amounts (balance,
+    /// pools, spend controls) are not negative, usage counts are whole
+    /// numbers of zero or more. Every check runs this first, so no check
+    /// reads a state another would refuse. The first problem, in field
+    /// order, is the error.
+    pub fn validate(&self) -> Result<(), OrgError> {
+        let amount = |field: &dyn Fn() -> String, v: Decimal| {
+            if v.is_sign_negative() && !v.is_zero() {
+                Err(OrgError::Negative { field: field(), value: normalized(v).to_string() })
+            } else {
+                Ok(())
+            }
+        };
+        amount(&|| "balance".into(), self.balance)?;
+        for (i, p) in self.pools.iter().enumerate() {
+            amount(&|| format!("pools[{i}].allocated"), p.allocated)?;
+            amount(&|| format!("pools[{i}].spent"), p.spent)?;
+        }
+        if let Some(s) = &self.spend_controls {
+            amount(&|| "spendControls.monthlyCap".into(), s.monthly_cap)?;
+            amount(&|| "spendControls.spentThisMonth".into(), s.spent_this_month)?;
+        }
+        for (name, v) in self.usage.iter() {
+            amount(&|| format!("usage.{name}"), *v)?;
+            if !v.fract().is_zero() {
+                return Err(OrgError::NotWhole { field: format!("usage.{name}"), value: normalized(*v).to_string() });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The status of an organization: a closed set. Suspended organizations may
+/// not run tools (`ORG_SUSPENDED`) and, in the shipped policies, not top up.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OrgStatus {
+    /// In good standing.
+    Active,
+    /// Suspended: no tool runs.
+    Suspended,
+}
+
+impl OrgStatus {
+    /// Its name, as written in requests (`active`, `suspended`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgStatus::Active => "active",
+            OrgStatus::Suspended => "suspended",
+        }
+    }
+
+    /// The status named exactly `name`, or `None`.
+    pub(crate) fn from_name(name: &str) -> Option<OrgStatus> {
+        match name {
+            "active" => Some(OrgStatus::Active),
+            "suspended" => Some(OrgStatus::Suspended),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for OrgStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -216,19 +286,38 @@ impl<V> Default for Pairs<V> {
     }
 }
 
-/// `pairs` sorted by name; a repeated name keeps its last value, as a map
-/// filled in that order would.
-pub(crate) fn sorted_last_wins<V>(mut pairs: Vec<(String, V)>) -> Vec<(String, V)> {
-    // A stable sort keeps repeated names in the order given.
+/// `pairs` sorted by name; a repeated name is an error naming it, as a
+/// repeated field is: a map that says two things of one name is a mistake,
+/// not a choice of the last.
+pub(crate) fn sorted_unique<V>(mut pairs: Vec<(String, V)>) -> Result<Vec<(String, V)>, String> {
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out: Vec<(String, V)> = Vec::with_capacity(pairs.len());
-    for (k, v) in pairs {
-        match out.last_mut() {
-            Some(last) if last.0 == k => last.1 = v,
-            _ => out.push((k, v)),
+    if let Some(w) = pairs.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
+        let name = w.first().map_or("", |p| p.0.as_str());
+        return Err(format!("duplicate key `{name}`"));
+    }
+    Ok(pairs)
+}
+
+/// Reads a map into pairs sorted by name, refusing a repeated name
+/// ([`sorted_unique`]).
+pub(crate) fn deserialize_pairs<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<(String, V)>, D::Error> {
+    struct PairsVisitor<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for PairsVisitor<V> {
+        type Value = Vec<(String, V)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut pairs = Vec::new();
+            while let Some(entry) = map.next_entry::<String, V>()? {
+                pairs.push(entry);
+            }
+            sorted_unique(pairs).map_err(de::Error::custom)
         }
     }
-    out
+    d.deserialize_map(PairsVisitor(std::marker::PhantomData))
 }
 
 impl<V> Pairs<V> {
@@ -266,7 +355,7 @@ impl Context {
         Context::default()
     }
 
-    /// From pairs sorted by name, names unique ([`sorted_last_wins`]).
+    /// From pairs sorted by name, names unique ([`sorted_unique`]).
     pub(crate) fn from_sorted(pairs: Vec<(String, AttrValue)>) -> Self {
         Context(Pairs(pairs))
     }
@@ -301,7 +390,7 @@ impl Serialize for Context {
 
 impl<'de> Deserialize<'de> for Context {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<String, AttrValue>::deserialize(d).map(|m| Context(Pairs(m.into_iter().collect())))
+        deserialize_pairs::<D, AttrValue>(d).map(|p| Context(Pairs(p)))
     }
 }
 
@@ -317,7 +406,7 @@ impl Usage {
         Usage::default()
     }
 
-    /// From pairs sorted by name, names unique ([`sorted_last_wins`]).
+    /// From pairs sorted by name, names unique ([`sorted_unique`]).
     pub(crate) fn from_sorted(pairs: Vec<(String, Decimal)>) -> Self {
         Usage(Pairs(pairs))
     }
@@ -356,9 +445,13 @@ impl From<BTreeMap<String, Decimal>> for Usage {
 }
 
 impl FromIterator<(String, Decimal)> for Usage {
-    /// A repeated name keeps its last value.
+    /// A repeated name keeps its last value, as [`Usage::insert`] does.
     fn from_iter<I: IntoIterator<Item = (String, Decimal)>>(iter: I) -> Self {
-        Usage(Pairs(sorted_last_wins(iter.into_iter().collect())))
+        let mut usage = Usage::new();
+        for (name, count) in iter {
+            usage.insert(&name, count);
+        }
+        usage
     }
 }
 
@@ -370,7 +463,8 @@ impl Serialize for Usage {
 
 impl<'de> Deserialize<'de> for Usage {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        money::decimal_map::deserialize(d).map(Usage::from)
+        let pairs = deserialize_pairs::<D, money::DecimalValue>(d)?;
+        Ok(Usage(Pairs(pairs.into_iter().map(|(k, v)| (k, v.0)).collect())))
     }
 }
 

@@ -1,3 +1,4 @@
+#![allow(clippy::arithmetic_side_effects)] // tests: a panic is a failure
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test code
 
 //! Properties of decisions and quotes (proptest): over random policy sets,
@@ -174,7 +175,7 @@ proptest! {
         }
         let checks = [
             !engine.authorize(role, "tools.run", &ctx).unwrap().allowed(),
-            org.status.as_deref() == Some("suspended"),
+            org.status == Some(tollgate::OrgStatus::Suspended),
             cost > org.balance,
             org.spend_controls.as_ref().is_some_and(|s| cost > s.monthly_cap - s.spent_this_month),
         ];

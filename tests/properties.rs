@@ -1,3 +1,4 @@
+#![allow(clippy::arithmetic_side_effects)] // tests: a panic is a failure
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test code
 
 //! Properties of estimates (proptest), over runs drawn at random from the

@@ -15,6 +15,12 @@ mod rust_decimal_free {
     pub fn dec(n: u32) -> String {
         format!("{}.{:04}", n / 10_000, n % 10_000)
     }
+
+    /// Any decimal of the whole range, negatives and fractions included:
+    /// 96 bits of digits, a sign and a scale.
+    pub fn any(d: (u32, u32, u32, bool, u8)) -> String {
+        tollgate::Decimal::from_parts(d.0, d.1, d.2, d.3, u32::from(d.4 % 29)).to_string()
+    }
 }
 
 #[derive(Arbitrary, Debug)]
@@ -41,6 +47,19 @@ struct Spec {
     runs: u16,
     cap: Option<(u32, u32)>,
     suspended: bool,
+    /// Organization values over the whole decimal range, for the states
+    /// a host should never send (every check must refuse them, not panic).
+    wild: Option<Wild>,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Wild {
+    balance: (u32, u32, u32, bool, u8),
+    cap: (u32, u32, u32, bool, u8),
+    spent: (u32, u32, u32, bool, u8),
+    allocated: (u32, u32, u32, bool, u8),
+    pool_spent: (u32, u32, u32, bool, u8),
+    runs: (u32, u32, u32, bool, u8),
 }
 
 fn quantity((a, b): (u32, u32)) -> Quantity {
@@ -107,32 +126,54 @@ fuzz_target!(|spec: Spec| {
         .collect();
     let run = Run { tool: spec.with_tool.then(|| "storyboard".to_string()), items };
     let Ok(est) = engine.estimate(&run) else { return };
-    let (low, high) = est.lines.iter().fold((Decimal::ZERO, Decimal::ZERO), |(l, h), x| (l + x.low, h + x.high));
+    let sum = |a: Decimal, b: Decimal| a.checked_add(b).expect("the total holds the sum");
+    let (low, high) = est.lines.iter().fold((Decimal::ZERO, Decimal::ZERO), |(l, h), x| (sum(l, x.low), sum(h, x.high)));
     assert_eq!((low, high), (est.total.low, est.total.high), "lines add up to the total");
     assert!(est.total.low <= est.total.high && est.charged.low <= est.charged.high, "low ≤ high");
     assert_eq!(serde_json::to_string(&est).ok(), serde_json::to_string(&engine.estimate(&run).ok()).ok(), "same bytes");
 
     let role = ["owner", "admin", "editor", "viewer"][usize::from(spec.role % 4)];
     let plan = ["free", "pro", "team", "enterprise"][usize::from(spec.plan % 4)];
-    let mut org_toml = format!("[org]\nslug = \"f\"\nplan = \"{plan}\"\nbalance = \"{}\"\nstatus = \"{}\"\n", dec(spec.balance), if spec.suspended { "suspended" } else { "active" });
-    if let Some((cap, spent)) = spec.cap {
-        org_toml.push_str(&format!("[org.spend_controls]\nmonthly_cap = \"{}\"\nspent_this_month = \"{}\"\n", dec(cap), dec(spent)));
+    let status = if spec.suspended { "suspended" } else { "active" };
+    let mut org_toml = match &spec.wild {
+        None => format!("[org]\nslug = \"f\"\nplan = \"{plan}\"\nbalance = \"{}\"\nstatus = \"{status}\"\n", dec(spec.balance)),
+        Some(w) => format!(
+            "[org]\nslug = \"f\"\nplan = \"{plan}\"\nbalance = \"{}\"\nstatus = \"{status}\"\n[[org.pools]]\nid = \"p\"\nallocated = \"{}\"\nspent = \"{}\"\ntools = [\"storyboard\"]\n",
+            any(w.balance),
+            any(w.allocated),
+            any(w.pool_spent)
+        ),
+    };
+    match (&spec.wild, spec.cap) {
+        (Some(w), _) => org_toml.push_str(&format!("[org.spend_controls]\nmonthly_cap = \"{}\"\nspent_this_month = \"{}\"\n", any(w.cap), any(w.spent))),
+        (None, Some((cap, spent))) => org_toml.push_str(&format!("[org.spend_controls]\nmonthly_cap = \"{}\"\nspent_this_month = \"{}\"\n", dec(cap), dec(spent))),
+        (None, None) => {}
     }
     org_toml.push_str("[org.usage]\n");
-    for w in ["runs_this_hour", "runs_today", "runs_this_month"] {
-        org_toml.push_str(&format!("\"tools.storyboard.{w}\" = {}\n", spec.runs));
+    let runs = spec.wild.as_ref().map_or(spec.runs.to_string(), |w| format!("\"{}\"", any(w.runs)));
+    for w in ["runs_this_hour", "runs_today", "runs_this_month", "seats"] {
+        let name = if w == "seats" { w.to_string() } else { format!("tools.storyboard.{w}") };
+        org_toml.push_str(&format!("\"{name}\" = {runs}\n"));
     }
     let org = tollgate::Org::from_toml("org.toml", &org_toml).expect("generated org reads");
     let req = QuoteRequest { role: role.into(), org: org.clone(), run: run.clone(), context: None };
+    // Every check refuses a state that `Org::validate` refuses, and none panics.
+    let valid = org.validate().is_ok();
+    let bad = |code: Option<&str>| code == Some("bad_org");
+    assert_eq!(bad(engine.check_limit(&org, "seats", Decimal::ONE).err().as_ref().map(|e| e.code())), !valid);
+    assert_eq!(bad(engine.quote_top_up(&org, Decimal::from(100)).err().as_ref().map(|e| e.code())), !valid);
+    assert_eq!(bad(engine.visible_billing(role, &org).err().as_ref().map(|e| e.code())), !valid);
+    assert_eq!(bad(engine.quote(&req).err().as_ref().map(|e| e.code())), !valid);
     let Ok(q) = engine.quote(&req) else { return };
     assert_eq!(q.verdict == Verdict::Allowed, q.reasons.is_empty());
     if q.verdict == Verdict::Allowed {
-        let ctx = Context::new().with("org.status", org.status.as_deref().unwrap_or("")).with("org.plan", plan);
+        let ctx = Context::new().with("org.status", org.status.map_or("", |s| s.as_str())).with("org.plan", plan);
         assert!(engine.authorize(role, "tools.run", &ctx).expect("known").allowed());
         assert!(q.estimate.charged.high <= org.balance, "an allowed quote is affordable");
         assert!(!org.is_suspended());
         if let Some(s) = &org.spend_controls {
-            assert!(q.estimate.charged.high <= s.monthly_cap - s.spent_this_month);
+            let left = s.monthly_cap.checked_sub(s.spent_this_month).expect("both at least zero");
+            assert!(q.estimate.charged.high <= left, "an allowed quote fits the spend cap");
         }
     }
     assert_eq!(serde_json::to_string(&q).ok(), serde_json::to_string(&engine.quote(&req).ok()).ok(), "same bytes");

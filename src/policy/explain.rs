@@ -1,7 +1,7 @@
 //! Why a decision came out as it did: every rule of the policy set, and
 //! for each whether its role, action and conditions matched.
 
-use super::{ancestors, authorize::eval, pattern_matches, Condition, Effect, Op, PolicySet, Value};
+use super::{authorize::eval, pattern_matches, Condition, Effect, Op, PolicySet, Value};
 use crate::error::AuthorizeError;
 use crate::policy::Decision;
 use crate::request::Context;
@@ -76,13 +76,12 @@ impl PolicySet {
     pub(crate) fn explain(&self, role: &str, action: &str, ctx: &Context) -> Result<Explanation<'_>, AuthorizeError> {
         let (r, a) = self.resolve(role, action, ctx)?;
         let decision = self.decide(r, a, ctx);
-        let anc = ancestors(self).into_iter().nth(r).unwrap_or_default();
         let action_name = self.actions.get(a).map_or("", |x| &*x.name);
         let rules = self
             .rules
             .iter()
             .map(|rule| {
-                let role_matches = rule.roles.as_ref().is_none_or(|rs| rs.iter().any(|x| anc.binary_search(x).is_ok()));
+                let role_matches = rule.roles.as_ref().is_none_or(|rs| rs.iter().any(|&x| self.lineage.contains(r, x)));
                 let action_matches = rule.actions.iter().any(|p| pattern_matches(p, action_name));
                 let conditions: Vec<ConditionTrace<'_>> = if role_matches && action_matches {
                     rule.conditions

@@ -5,6 +5,7 @@
 mod authorize;
 mod doc;
 mod explain;
+mod index;
 mod sheet;
 
 pub use authorize::{Decision, Reason};
@@ -17,6 +18,7 @@ pub use sheet::{ActionInfo, PlanInfo, PolicySheet, RoleInfo, RuleInfo};
 
 use crate::error::{LoadError, LoadProblemKind};
 use crate::load::{Claims, FileCtx, Problems};
+use crate::money::NumberError;
 use crate::names::{sorted_by_name, Names};
 use crate::source::{Location, Source};
 use doc::{CondValue, ConditionDoc, LimitDoc, Name, PlanDoc, PolicyDoc, RuleDoc};
@@ -41,6 +43,8 @@ pub(crate) struct PolicySet {
     /// `index[role * actions.len() + action]`: the rules that can apply, in
     /// file order. Built at load time so a decision never scans all rules.
     pub(crate) index: Vec<Vec<usize>>,
+    /// Each role's ancestors, itself included.
+    pub(crate) lineage: index::RoleSets,
     pub(crate) plans: Names<Plan>,
     /// Every limit name, sorted.
     pub(crate) limits: Vec<Arc<str>>,
@@ -258,6 +262,8 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     // (Cow keys: the hash map type of `Claims` and the TOML reader, one copy
     // of its code.)
     let mut rule_ids: HashMap<Cow<'_, str>, usize> = HashMap::new();
+    // Actions the rules may still name, globs expanded (`None` once spent).
+    let mut budget = Some(crate::limits::MAX_RULE_ACTIONS);
     for (index, doc) in &docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems: &mut problems };
@@ -267,7 +273,9 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
             cx.within("roles in `inherits`", r.get_ref().inherits.len(), MAX_LIST, name.span());
             for parent in &r.get_ref().inherits {
                 match set.role_ids.get(parent.get_ref().as_str()) {
-                    Some(&p) => parents.push(p),
+                    // A parent named twice counts once.
+                    Some(&p) if !parents.contains(&p) => parents.push(p),
+                    Some(_) => {}
                     None => cx.report(unknown("role", parent.get_ref(), set.role_ids.keys()), parent.span()),
                 }
             }
@@ -276,7 +284,18 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
             }
         }
         for rule in &doc.rules {
-            if let Some(r) = compile_rule(&mut cx, &set, rule) {
+            if budget.is_none() {
+                break; // over the bound (reported once): nothing more is compiled
+            }
+            let reported = cx.problems.len();
+            let compiled = compile_rule(&mut cx, &set, rule, &mut budget);
+            if compiled.is_none() && cx.problems.len() == reported {
+                // A rule is compiled or the load fails naming why: never
+                // dropped in silence (a lost deny would allow).
+                let id = rule.get_ref().id.get_ref().clone();
+                cx.report(LoadProblemKind::RuleNotCompiled { id }, rule.get_ref().id.span());
+            }
+            if let Some(r) = compiled {
                 // Rule ids are checked apart from other names, keyed by the
                 // documents' own strings: no copy per rule.
                 let id = rule.get_ref().id.get_ref().as_str();
@@ -305,7 +324,20 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     if !problems.is_empty() {
         return Err(problems.into_error());
     }
-    set.index = build_index(&set);
+    let lineage = index::lineage(&set);
+    let applying = index::applying_roles(&set, &lineage);
+    let entries = index::entries(&set, &applying);
+    if entries > crate::limits::MAX_INDEX_ENTRIES {
+        let kind = LoadProblemKind::TooLarge {
+            what: "rule × role × action index entries",
+            count: entries,
+            limit: crate::limits::MAX_INDEX_ENTRIES,
+        };
+        problems.push(0, crate::error::LoadProblem::new(kind, None));
+        return Err(problems.into_error());
+    }
+    set.index = index::build(&set, &applying);
+    set.lineage = lineage;
     Ok(set)
 }
 
@@ -313,7 +345,12 @@ fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a A
     LoadProblemKind::UnknownName { what, name: name.to_string(), known: known.map(|k| k.to_string()).collect() }
 }
 
-fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> Option<Rule> {
+fn compile_rule(
+    cx: &mut FileCtx,
+    set: &PolicySet,
+    rule: &Spanned<RuleDoc>,
+    budget: &mut Option<usize>,
+) -> Option<Rule> {
     use crate::limits::{MAX_CONDITIONS, MAX_LIST};
     let r = rule.get_ref();
     let span = r.id.span();
@@ -338,6 +375,8 @@ fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> O
                     }
                 }
             }
+            ids.sort_unstable();
+            ids.dedup();
             Some(ids)
         }
     };
@@ -347,24 +386,40 @@ fn compile_rule(cx: &mut FileCtx, set: &PolicySet, rule: &Spanned<RuleDoc>) -> O
     }
     let mut actions = Vec::new();
     let mut action_ids = Vec::new();
+    // Each pattern once, however often it is listed: a glob repeated
+    // 10,000 times is expanded once.
+    let mut seen: Vec<&str> = Vec::with_capacity(r.actions.len());
     for a in &r.actions {
         let pattern = a.get_ref();
-        if pattern.strip_suffix(".*").is_some() {
-            let before = action_ids.len();
-            action_ids.extend(
-                set.actions.iter().enumerate().filter(|(_, act)| pattern_matches(pattern, &act.name)).map(|(i, _)| i),
-            );
-            if action_ids.len() == before {
+        actions.push(pattern.clone());
+        match seen.binary_search(&pattern.as_str()) {
+            Ok(_) => continue,
+            Err(at) => seen.insert(at, pattern.as_str()),
+        }
+        if let Some(prefix) = pattern.strip_suffix(".*") {
+            // Actions are sorted by name: those below `prefix.` are one run.
+            let below = format!("{prefix}.");
+            let from = set.actions.partition_point(|act| *act.name < *below);
+            let matched = set.actions.get(from..).unwrap_or(&[]).iter().take_while(|act| act.name.starts_with(&below));
+            let count = matched.clone().count();
+            if count == 0 {
                 cx.report(LoadProblemKind::GlobMatchesNothing { pattern: pattern.clone() }, a.span());
                 ok = false;
+                continue;
             }
+            if !spend(cx, budget, count, a.span()) {
+                return None;
+            }
+            action_ids.extend(from..from.saturating_add(count));
         } else if let Some(&i) = set.action_ids.get(pattern.as_str()) {
+            if !spend(cx, budget, 1, a.span()) {
+                return None;
+            }
             action_ids.push(i);
         } else {
             cx.report(unknown("action", pattern, set.action_ids.keys()), a.span());
             ok = false;
         }
-        actions.push(pattern.clone());
     }
     action_ids.sort_unstable();
     action_ids.dedup();
@@ -415,19 +470,43 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
         cx.report(LoadProblemKind::BadCondition { reason }, value.span());
         None
     };
-    let typed = |cx: &mut FileCtx, v: &CondValue| -> Option<Value> {
+    // Every value the rule cannot use is reported: a rule dropped without a
+    // word would be a deny that silently disappears. `literal` is the
+    // value's text when it is at hand (a float must round-trip it).
+    let typed = |cx: &mut FileCtx, v: &CondValue, literal: &str| -> Option<Value> {
+        let number = |cx: &mut FileCtx, n: Result<Decimal, NumberError>| match n {
+            Ok(n) => Some(Value::Num(n)),
+            Err(e) => {
+                let kind = match e {
+                    NumberError::NotANumber(value) => LoadProblemKind::NotANumber { value },
+                    NumberError::OutOfRange(value) => LoadProblemKind::OutOfRange { value },
+                    NumberError::InexactFloat(literal) => LoadProblemKind::InexactFloat { literal },
+                };
+                cx.report(kind, value.span());
+                None
+            }
+        };
         match (ty, v) {
             (AttrType::String, CondValue::String(s)) => Some(Value::Str(s.clone())),
             (AttrType::Bool, CondValue::Boolean(b)) => Some(Value::Bool(*b)),
             (AttrType::Number, CondValue::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
-            (AttrType::Number, CondValue::Float(f)) => crate::money::float_to_decimal(*f).map(Value::Num),
-            (AttrType::Number, CondValue::String(s)) => crate::money::parse_decimal_str(s).ok().map(Value::Num),
+            (AttrType::Number, CondValue::Float(f)) => {
+                let shown = if literal.is_empty() { f.to_string() } else { literal.trim().to_string() };
+                let n = if literal.is_empty() {
+                    crate::money::float_to_decimal(*f).ok_or_else(|| crate::money::float_error(*f, &shown))
+                } else {
+                    crate::money::exact_float_literal(literal, *f)
+                };
+                number(cx, n)
+            }
+            (AttrType::Number, CondValue::String(s)) => number(cx, crate::money::parse_decimal_str(s)),
             _ => bad(cx, format!("`{attr}` is a {} attribute; `{op}` gives {}", type_name(ty), v.type_str())),
         }
     };
+    let literal = cx.src.slice(value.span());
     let op = match *op {
-        "eq" => Op::Eq(typed(cx, value.get_ref())?),
-        "ne" => Op::Ne(typed(cx, value.get_ref())?),
+        "eq" => Op::Eq(typed(cx, value.get_ref(), literal)?),
+        "ne" => Op::Ne(typed(cx, value.get_ref(), literal)?),
         "in" => {
             let CondValue::Array(items) = value.get_ref() else {
                 bad(cx, format!("`in` needs a list (got {})", value.get_ref().type_str()));
@@ -438,7 +517,8 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
             }
             let mut vals = Vec::new();
             for v in items {
-                vals.push(typed(cx, v)?);
+                // (A list's values have no span of their own: no literal.)
+                vals.push(typed(cx, v, "")?);
             }
             Op::In(vals)
         }
@@ -454,7 +534,7 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
                 bad(cx, format!("`{cmp}` compares numbers; `{attr}` is a {} attribute", type_name(ty)));
                 return None;
             }
-            let Some(Value::Num(n)) = typed(cx, value.get_ref()) else { return None };
+            let Some(Value::Num(n)) = typed(cx, value.get_ref(), literal) else { return None };
             match cmp {
                 "gt" => Op::Gt(n),
                 "gte" => Op::Gte(n),
@@ -705,50 +785,26 @@ fn visit(set: &PolicySet, node: usize, state: &mut [u8], path: &mut Vec<usize>, 
     }
 }
 
-/// For every role, the roles it inherits from (transitively), itself
-/// included, in order.
-pub(crate) fn ancestors(set: &PolicySet) -> Vec<Vec<usize>> {
-    let n = set.roles.len();
-    let mut out = Vec::with_capacity(n);
-    let mut seen = vec![false; n];
-    for start in 0..n {
-        seen.fill(false);
-        let mut stack = vec![start];
-        while let Some(r) = stack.pop() {
-            if let Some(s) = seen.get_mut(r).filter(|s| !**s) {
-                *s = true;
-                if let Some(role) = set.roles.get(r) {
-                    stack.extend(role.inherits.iter().copied());
-                }
-            }
+/// Takes `count` from what the rules may still name; reports the bound
+/// once and spends it all when `count` is more than is left.
+fn spend(cx: &mut FileCtx, budget: &mut Option<usize>, count: usize, span: std::ops::Range<usize>) -> bool {
+    match budget.and_then(|left| left.checked_sub(count)) {
+        Some(left) => {
+            *budget = Some(left);
+            true
         }
-        out.push((0..n).filter(|&r| seen.get(r) == Some(&true)).collect());
-    }
-    out
-}
-
-fn build_index(set: &PolicySet) -> Vec<Vec<usize>> {
-    let n_actions = set.actions.len();
-    let mut index = vec![Vec::new(); set.roles.len() * n_actions];
-    let ancestors = ancestors(set);
-    for (ri, rule) in set.rules.iter().enumerate() {
-        let matched = &rule.action_ids;
-        for (role, anc) in ancestors.iter().enumerate() {
-            let applies = match &rule.roles {
-                None => true,
-                Some(roles) => roles.iter().any(|r| anc.binary_search(r).is_ok()),
-            };
-            if !applies {
-                continue;
+        None => {
+            if let Some(left) = *budget {
+                // Counted up to here: the rules name at least this many.
+                let limit = crate::limits::MAX_RULE_ACTIONS;
+                let count = limit.saturating_sub(left).saturating_add(count);
+                let kind = LoadProblemKind::TooLarge { what: "actions named by rules (globs expanded)", count, limit };
+                cx.report(kind, span);
             }
-            for &a in matched {
-                if let Some(slot) = index.get_mut(role * n_actions + a) {
-                    slot.push(ri);
-                }
-            }
+            *budget = None;
+            false
         }
     }
-    index
 }
 
 #[cfg(test)]
