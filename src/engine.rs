@@ -93,8 +93,7 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
         LoadError::new(vec![LoadProblem::new(kind, None)])
     };
     if dir.is_file() {
-        let text = std::fs::read_to_string(dir).map_err(|e| io(dir, e))?;
-        return Ok(vec![Source::new(dir.display().to_string(), text)]);
+        return read_source(dir).map(|s| vec![s]);
     }
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
@@ -107,14 +106,43 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
         let kind = LoadProblemKind::EmptyFolder { path: dir.display().to_string() };
         return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
     }
+    if paths.len() > crate::limits::MAX_SOURCES {
+        let (count, limit) = (paths.len(), crate::limits::MAX_SOURCES);
+        let kind = LoadProblemKind::TooLarge { what: "files in the folder", count, limit };
+        return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
+    }
     paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
-            Ok(Source::new(p.display().to_string(), text))
-        })
-        .collect()
+    paths.iter().map(|p| read_source(p)).collect()
+}
+
+/// One source file, read no further than its size bound: a larger file is
+/// refused after reading one byte more than the bound, however large it is.
+/// Text that is not UTF-8 is refused at the line and column where it stops
+/// being UTF-8.
+fn read_source(path: &Path) -> Result<Source, LoadError> {
+    use std::io::Read as _;
+    let name = path.display().to_string();
+    let one =
+        |kind: LoadProblemKind, at: Option<crate::source::Location>| LoadError::new(vec![LoadProblem::new(kind, at)]);
+    let io = |e: std::io::Error| one(LoadProblemKind::Io { path: name.clone(), reason: e.to_string() }, None);
+    let limit = crate::limits::MAX_SOURCE_BYTES;
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(io)?;
+    file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() > limit {
+        let count = std::fs::metadata(path).ok().and_then(|m| usize::try_from(m.len()).ok()).unwrap_or(bytes.len());
+        return Err(one(LoadProblemKind::TooLarge { what: "bytes of the file", count, limit }, None));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = Source::new(name.clone(), text);
+            let message = format!("invalid UTF-8 (byte {at} of the file)");
+            Err(one(LoadProblemKind::Syntax { message }, Some(source.locate(at..at.saturating_add(1)))))
+        }
+    }
 }
 
 /// The policy-and-rating engine: loaded once, then every call is a pure

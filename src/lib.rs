@@ -41,7 +41,7 @@ pub use error::{
     QuantityProblem, QuoteError, TopUpError,
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
-pub use money::Rounding;
+pub use money::{parse_decimal, Rounding};
 pub use names::NameMap;
 pub use policy::{
     ActionInfo, ConditionTrace, Decision, Effect, Explanation, PlanInfo, PolicySheet, Reason, RoleInfo, RuleInfo,

@@ -81,6 +81,21 @@ pub(crate) fn parse_decimal_str(s: &str) -> Result<Decimal, NumberError> {
     exact(negative, whole, fraction, 0).ok_or_else(|| NumberError::OutOfRange(s.to_string()))
 }
 
+/// Reads a decimal exactly as the engine reads one in a file or request:
+/// digits with an optional sign and point (`"12"`, `"0.25"`, `"-3.5"`); no
+/// exponent, no `_`, no rounding of digits a decimal cannot hold. For text
+/// from elsewhere (command-line flags, forms) so it meets the same rules.
+///
+/// ```
+/// assert_eq!(tollgate::parse_decimal("0.25").unwrap().to_string(), "0.25");
+/// assert!(tollgate::parse_decimal("1e3").is_err());
+/// assert!(tollgate::parse_decimal("0.00000000000000000000000000001").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn parse_decimal(text: &str) -> Result<Decimal, String> {
+    parse_decimal_str(text).map_err(decimal_message)
+}
+
 /// `whole.fraction × 10^exp` (ASCII digits) as a decimal, exactly, keeping
 /// the fraction's trailing zeros as `Decimal::from_str_exact` does; `None`
 /// when it needs more than 96 bits or 28 places. Rust_decimal's own parsers

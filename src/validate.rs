@@ -80,13 +80,25 @@ fn lint(rates: &RateCard, policies: &PolicySet) -> Vec<Lint> {
 
 fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
     let n_actions = p.actions.len();
+    // Each rule's cells from the roles it applies to and the actions it
+    // names: the cost of all of them is the size of the index, not the size
+    // of the index per rule.
+    let applying = crate::policy::applying_roles(p);
     let cells = |rule: usize| {
-        p.index
-            .iter()
-            .enumerate()
-            .filter(move |(_, c)| c.contains(&rule))
-            .map(move |(i, _)| (i / n_actions.max(1), i % n_actions.max(1)))
+        let actions = p.rules.get(rule).map_or(&[][..], |r| r.action_ids.as_slice());
+        applying.members(rule).flat_map(move |role| actions.iter().map(move |&a| (role, a)))
     };
+    // The cells an unconditional deny covers, marked once.
+    let mut denied = vec![false; p.index.len()];
+    for (ri, rule) in p.rules.iter().enumerate() {
+        if rule.effect == Effect::Deny && rule.conditions.is_empty() {
+            for (r, a) in cells(ri) {
+                if let Some(d) = denied.get_mut(r * n_actions + a) {
+                    *d = true;
+                }
+            }
+        }
+    }
     // Duplicates: same effect, roles, actions and conditions as an earlier rule.
     let mut seen: BTreeMap<String, &str> = BTreeMap::new();
     for rule in &p.rules {
@@ -120,9 +132,7 @@ fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
         let mut any = false;
         let shadowed = cells(ri).all(|(r, a)| {
             any = true;
-            p.index.get(r * n_actions + a).is_some_and(|c| {
-                c.iter().filter_map(|&i| p.rules.get(i)).any(|d| d.effect == Effect::Deny && d.conditions.is_empty())
-            })
+            denied.get(r * n_actions + a) == Some(&true)
         });
         if any && shadowed {
             warn(
@@ -137,6 +147,30 @@ fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
             );
         }
     }
+    // Rules that can never apply: no role, or a condition `in` no value.
+    for rule in &p.rules {
+        let why = if rule.roles.as_ref().is_some_and(Vec::is_empty) {
+            Some("`roles = []` names no role".to_string())
+        } else {
+            rule.conditions
+                .iter()
+                .find(|c| matches!(&c.op, crate::policy::Op::In(v) if v.is_empty()))
+                .map(|c| format!("its condition on `{}` is `in = []`, which no value is in", c.attr))
+        };
+        if let Some(why) = why {
+            warn(
+                out,
+                "never_applies",
+                format!("rule `{}` can never apply: {why}", rule.id),
+                Some(&rule.location),
+                "list the roles or values it is meant for, or remove the rule",
+            );
+        }
+    }
+    // Names that differ from another only by case, spaces, invisible or
+    // lookalike characters: `Owner` beside `owner`, a Cyrillic `о`.
+    lookalikes(out, "role", p.roles.iter().map(|r| (&*r.name, &r.location)));
+    lookalikes(out, "action", p.actions.iter().map(|a| (&*a.name, &a.location)));
     // Actions no role may ever do, and roles no rule applies to.
     for (ai, action) in p.actions.iter().enumerate() {
         let allowed = (0..p.roles.len()).any(|r| {
@@ -164,6 +198,34 @@ fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
                 Some(&role.location),
                 "name the role in a rule, or let it inherit a role that has rules",
             );
+        }
+    }
+}
+
+/// What a name looks like: lowercased, then its UTS #39 skeleton (default
+/// ignorable characters such as a zero-width space dropped, lookalikes
+/// mapped to one prototype), without surrounding spaces.
+fn looks(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let skeleton: String = unicode_security::skeleton(&lower).collect();
+    skeleton.trim().to_string()
+}
+
+/// Warns at each name that looks like an earlier (by sorted name) one.
+fn lookalikes<'a>(out: &mut Vec<Lint>, what: &str, names: impl Iterator<Item = (&'a str, &'a Location)>) {
+    let mut by_look: Vec<(String, &str, &Location)> = names.map(|(n, at)| (looks(n), n, at)).collect();
+    by_look.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+    for pair in by_look.windows(2) {
+        if let [(a_look, a, _), (b_look, b, at)] = pair {
+            if a_look == b_look && a != b {
+                warn(
+                    out,
+                    "lookalike_name",
+                    format!("{what} `{}` looks like {what} `{}`: they differ only by case, spaces, invisible or lookalike characters", b.escape_debug(), a.escape_debug()),
+                    Some(at),
+                    "use one name; a request naming the other gets an error or another decision",
+                );
+            }
         }
     }
 }

@@ -213,3 +213,35 @@ fn rules_naming_too_many_actions_are_refused() {
         .unwrap_err();
     assert!(e.to_string().contains("actions named by rules (globs expanded) exceeds the limit of 2000000"), "{e}");
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tollgate-hostile-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A rate file over the size bound is refused after reading one byte past
+/// the bound: a sparse 100 MB file is never read whole.
+#[test]
+fn a_file_over_the_size_bound_is_refused_without_reading_it() {
+    let dir = temp_dir("big");
+    let file = std::fs::File::create(dir.join("big.toml")).unwrap();
+    file.set_len(100 * 1024 * 1024).unwrap();
+    let e = Engine::from_dirs(&dir, "policies").unwrap_err();
+    assert!(e.to_string().contains("bytes of the file exceeds the limit of 4194304 (has 104857600)"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Text that is not UTF-8 is refused at its line and column.
+#[test]
+fn invalid_utf8_is_refused_at_its_position() {
+    let dir = temp_dir("utf8");
+    std::fs::write(dir.join("r.toml"), b"[card]\nversion = \"v\xff\"\n").unwrap();
+    let e = Engine::from_dirs(&dir, "policies").unwrap_err();
+    let p = &e.problems()[0];
+    let at = p.location().unwrap();
+    assert_eq!((at.line(), at.column()), (2, 13), "{e}");
+    assert!(e.to_string().contains("invalid UTF-8"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

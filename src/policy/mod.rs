@@ -785,6 +785,11 @@ fn visit(set: &PolicySet, node: usize, state: &mut [u8], path: &mut Vec<usize>, 
     }
 }
 
+/// For every rule of a loaded set, the roles it applies to.
+pub(crate) fn applying_roles(set: &PolicySet) -> index::RoleSets {
+    index::applying_roles(set, &set.lineage)
+}
+
 /// Takes `count` from what the rules may still name; reports the bound
 /// once and spends it all when `count` is more than is left.
 fn spend(cx: &mut FileCtx, budget: &mut Option<usize>, count: usize, span: std::ops::Range<usize>) -> bool {

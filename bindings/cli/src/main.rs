@@ -314,7 +314,8 @@ fn context(engine: &Engine, pairs: &[String]) -> Result<Context, Failure> {
 }
 
 fn decimal(what: &str, s: &str) -> Result<Decimal, Failure> {
-    s.parse::<Decimal>().map_err(|_| fail(format!("{what}: `{s}` is not a decimal number")))
+    // The engine's own reading, as in files: exact, or refused.
+    tollgate::parse_decimal(s).map_err(|e| fail(format!("{what}: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {

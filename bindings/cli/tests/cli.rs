@@ -313,3 +313,27 @@ fn schema_prints_each_format_and_refuses_unknown_ones() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown schema `plans` (known: rates, policies, run, quote, tests)"));
 }
+
+/// Command-line numbers are read as the files' numbers are: exact decimal
+/// text, or exit 2 naming the flag. No exponents, no `_`, no silent rounding.
+#[test]
+fn number_flags_are_read_exactly_or_refused() {
+    let org = root().join("examples/orgs/acme-free.toml");
+    let org = org.to_str().unwrap();
+    for (flag, value, says) in [
+        ("--adding", "1e3", "`1e3` is not a decimal number"),
+        ("--adding", "0_1", "`0_1` is not a decimal number"),
+        ("--adding", "0.00000000000000000000000000001", "is out of range"),
+    ] {
+        let out = tollgate(&["check", "--org", org, "--limit", "seats", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(
+            text(&out.stderr).contains(&format!("{flag}: ")) && text(&out.stderr).contains(says),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let out = tollgate(&["top-up", "--org", org, "--credits", "1e2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--credits: `1e2` is not a decimal number"), "{}", text(&out.stderr));
+}
