@@ -208,7 +208,31 @@ pub fn quote(q: &tollgate::Quote) -> String {
 /// a caret under the span, and the help as a note. Files are read again
 /// for the excerpt; without the file (embedded sources) the position alone
 /// is shown.
+/// The files diagnostics quote, each read and indexed into lines once per
+/// report (not once per diagnostic: a report of thousands of warnings on one
+/// file would read and index it thousands of times).
+#[derive(Default)]
+struct Quoted {
+    files: Vec<(String, Option<QuotedFile>)>,
+}
+
+type QuotedFile = std::rc::Rc<codespan_reporting::files::SimpleFile<String, String>>;
+
+impl Quoted {
+    fn get(&mut self, path: &str) -> Option<QuotedFile> {
+        if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
+            return f.clone();
+        }
+        let file = std::fs::read_to_string(path)
+            .ok()
+            .map(|text| std::rc::Rc::new(codespan_reporting::files::SimpleFile::new(path.to_string(), text)));
+        self.files.push((path.to_string(), file.clone()));
+        file
+    }
+}
+
 fn diagnostic(
+    quoted: &mut Quoted,
     severity: codespan_reporting::diagnostic::Severity,
     code: &str,
     message: &str,
@@ -223,13 +247,13 @@ fn diagnostic(
     d = d.with_notes(vec![format!("help: {help}")]);
     let config = Config::default();
     if let Some(at) = location {
-        if let Ok(text) = std::fs::read_to_string(at.file()) {
+        if let Some(file) = quoted.get(at.file()) {
             let span = at.span();
+            let len = file.source().len();
             // A zero-width span still gets a caret.
-            let span = if span.is_empty() { span.start..(span.start + 1).min(text.len()) } else { span };
-            let file = SimpleFile::new(at.file().to_string(), text);
+            let span = if span.is_empty() { span.start..(span.start + 1).min(len) } else { span };
             let labelled = d.clone().with_labels(vec![Label::primary((), span)]);
-            if let Ok(s) = term::emit_into_string(&config, &file, &labelled) {
+            if let Ok(s) = term::emit_into_string(&config, &*file, &labelled) {
                 return s;
             }
         }
@@ -252,13 +276,23 @@ fn bare(message: &str, location: Option<&tollgate::Location>) -> String {
 pub fn validation(v: &tollgate::Validation) -> String {
     use codespan_reporting::diagnostic::Severity;
     let mut out = String::new();
+    let mut quoted = Quoted::default();
     for p in &v.errors {
-        let d = diagnostic(Severity::Error, p.code(), &bare(&p.to_string(), p.location()), p.location(), &p.help());
+        let d = diagnostic(
+            &mut quoted,
+            Severity::Error,
+            p.code(),
+            &bare(&p.to_string(), p.location()),
+            p.location(),
+            &p.help(),
+        );
         out.push_str(d.trim_end());
         out.push_str("\n\n");
     }
     for w in &v.warnings {
-        out.push_str(diagnostic(Severity::Warning, w.code, &w.message, w.location.as_ref(), w.help).trim_end());
+        out.push_str(
+            diagnostic(&mut quoted, Severity::Warning, w.code, &w.message, w.location.as_ref(), w.help).trim_end(),
+        );
         out.push_str("\n\n");
     }
     let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });

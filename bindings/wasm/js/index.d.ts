@@ -126,7 +126,8 @@ export interface Org {
   slug: string;
   plan: string;
   balance: DecimalInput;
-  status?: string;
+  /** A closed set: any other text is a `bad_request`. Absent means active. */
+  status?: "active" | "suspended";
   pools?: Pool[];
   spendControls?: SpendControls;
   /** Limit names (`seats`) and tool runs per window (`tools.video-gen.runs_today`). */
