@@ -1,4 +1,4 @@
-//! Checks (SPEC §4): limits, top-ups, the pre-checkout quote and what a
+//! Checks (docs/formats.md, "Checks"): limits, top-ups, the pre-checkout quote and what a
 //! role may see of billing. Every "no" carries a reason code, a one-line
 //! message, the billing link, and the next step (upgrade or top-up).
 
@@ -33,7 +33,7 @@ pub struct Money {
     pub currency: String,
 }
 
-/// A top-up in whole blocks of the plan's increment (SPEC §4.4).
+/// A top-up in whole blocks of the plan's increment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TopUpQuote {
@@ -73,7 +73,7 @@ impl std::fmt::Display for Room {
     }
 }
 
-/// The answer of a limit check (SPEC §4.2).
+/// The answer of a limit check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -102,7 +102,7 @@ pub struct LimitCheck<'e> {
     pub reason: Option<Denial<'e>>,
 }
 
-/// The stable code of a denial reason (SPEC §4.5).
+/// The stable code of a denial reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
@@ -160,7 +160,7 @@ pub enum Verdict {
     Denied,
 }
 
-/// The pre-checkout answer (SPEC §4.5, §4.7).
+/// The pre-checkout answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -176,7 +176,7 @@ pub struct Quote<'e> {
     pub top_up: Option<TopUpQuote>,
 }
 
-/// What a role may see and do on the billing page (SPEC §4.6).
+/// What a role may see and do on the billing page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -317,7 +317,7 @@ impl PolicySet {
         Some(Upgrade { plan: &to.name, label: &to.label })
     }
 
-    /// SPEC §4.2.
+    /// Does the plan allow `adding` more of `limit`?
     pub(crate) fn check_limit(&self, org: &Org, limit: &str, adding: Decimal) -> Result<LimitCheck<'_>, LimitError> {
         org.validate()?;
         let plan = self
@@ -366,7 +366,7 @@ impl PolicySet {
         Ok(LimitCheck { allowed, limit: name, plan: &plan.name, current, adding, max, remaining, upgrade, reason })
     }
 
-    /// SPEC §4.4.
+    /// The top-up that sells at least `credits`, in whole blocks.
     pub(crate) fn quote_top_up(&self, org: &Org, credits: Decimal) -> Result<TopUpQuote, TopUpError> {
         org.validate()?;
         let plan = self
@@ -390,7 +390,7 @@ impl PolicySet {
         Ok(TopUpQuote { blocks: blocks_u, credits: bought, price: Money { amount, currency: t.currency.clone() } })
     }
 
-    /// SPEC §4.6.
+    /// What `role` may see and do on the organization's billing page.
     pub(crate) fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
         org.validate()?;
         let plan = self
@@ -471,7 +471,7 @@ pub(crate) fn explain_quote<'e>(
     Ok(policies.explain(&req.role, "tools.run", &ctx)?)
 }
 
-/// SPEC §4.5: estimate, authorization of `tools.run`, tool enablement,
+/// The pre-checkout quote: estimate, authorization of `tools.run`, tool enablement,
 /// frequency caps, ceiling, affordability; every reason at once.
 pub(crate) fn quote<'e>(
     rates: &'e RateCard,

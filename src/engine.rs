@@ -187,12 +187,12 @@ impl Engine {
         Engine::from_sources(Sources::new().rates_dir(rates)?)
     }
 
-    /// What a run will cost (SPEC §2).
+    /// What a run will cost.
     pub fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
         self.rates.estimate(run)
     }
 
-    /// May `role` do `action`, given the context (SPEC §4.1)?
+    /// May `role` do `action`, given the context?
     pub fn authorize(&self, role: &str, action: &str, context: &Context) -> Result<Decision<'_>, AuthorizeError> {
         self.policies.authorize(role, action, context)
     }
@@ -203,18 +203,18 @@ impl Engine {
         self.policies.explain(role, action, context)
     }
 
-    /// Does the organization's plan allow `adding` more of `limit` (SPEC §4.2)?
+    /// Does the organization's plan allow `adding` more of `limit`?
     pub fn check_limit(&self, org: &Org, limit: &str, adding: Decimal) -> Result<LimitCheck<'_>, LimitError> {
         self.policies.check_limit(org, limit, adding)
     }
 
-    /// The top-up that sells at least `credits`, in whole blocks (SPEC §4.4).
+    /// The top-up that sells at least `credits`, in whole blocks.
     pub fn quote_top_up(&self, org: &Org, credits: Decimal) -> Result<TopUpQuote, TopUpError> {
         self.policies.quote_top_up(org, credits)
     }
 
     /// The pre-checkout quote: estimate, permission, plan rules and
-    /// affordability, with every reason for a denial (SPEC §4.5).
+    /// affordability, with every reason for a denial.
     pub fn quote(&self, request: &QuoteRequest) -> Result<Quote<'_>, QuoteError> {
         crate::checks::quote(&self.rates, &self.policies, request)
     }
@@ -225,7 +225,7 @@ impl Engine {
         crate::checks::explain_quote(&self.policies, request)
     }
 
-    /// What `role` may see and do on the organization's billing page (SPEC §4.6).
+    /// What `role` may see and do on the organization's billing page.
     pub fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
         self.policies.visible_billing(role, org)
     }

@@ -350,7 +350,9 @@ impl LoadProblemKind {
         match self {
             LoadProblemKind::Io { .. } => "check the path and its permissions".into(),
             LoadProblemKind::EmptyFolder { .. } => "point at the folder that holds the `.toml` files".into(),
-            LoadProblemKind::Syntax { .. } => "see the file format in the SPEC (rates §1, policies §3)".into(),
+            LoadProblemKind::Syntax { .. } => {
+                "see the file formats in docs/formats.md (rate files, policy files)".into()
+            }
             LoadProblemKind::NotANumber { .. } => {
                 "write decimals as strings of digits with an optional point, such as \"0.25\"".into()
             }

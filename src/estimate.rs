@@ -1,4 +1,4 @@
-//! Estimates (SPEC §2): lines per item component, exact totals, charged
+//! Estimates (docs/formats.md, "Runs and estimates"): lines per item component, exact totals, charged
 //! amounts rounded per the card.
 
 use crate::error::{EstimateError, QuantityProblem};

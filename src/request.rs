@@ -1,4 +1,4 @@
-//! Requests of the checks (SPEC §4): an organization's current state, a
+//! Requests of the checks (docs/formats.md, "Organization state"): an organization's current state, a
 //! context of attributes, and the pre-checkout quote request. TOML uses
 //! snake_case keys, JSON camelCase (snake_case accepted too).
 
@@ -468,7 +468,7 @@ impl<'de> Deserialize<'de> for Usage {
     }
 }
 
-/// The pre-checkout request (SPEC §4.5): who, for which organization, runs
+/// The pre-checkout request: who, for which organization, runs
 /// what.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

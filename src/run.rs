@@ -1,4 +1,4 @@
-//! Runs (SPEC §2): what a job will consume. The same shape reads from TOML
+//! Runs (docs/formats.md, "Runs and estimates"): what a job will consume. The same shape reads from TOML
 //! (snake_case keys) and JSON (camelCase keys; snake_case also accepted).
 
 use crate::error::InputError;

@@ -1,4 +1,4 @@
-//! Decisions (SPEC §3.1, §4.1): default deny, deny beats allow, conditions
+//! Decisions (docs/formats.md, "Policy files"): default deny, deny beats allow, conditions
 //! fail closed, and the decision names every rule that determined it.
 
 use super::{Condition, Effect, Op, PolicySet, Value};
@@ -165,7 +165,7 @@ impl PolicySet {
         Ok((r, a))
     }
 
-    /// The decision for a role and action (SPEC §3.1).
+    /// The decision for a role and action.
     pub(crate) fn authorize(&self, role: &str, action: &str, ctx: &Context) -> Result<Decision<'_>, AuthorizeError> {
         let (r, a) = self.resolve(role, action, ctx)?;
         Ok(self.decide(r, a, ctx))

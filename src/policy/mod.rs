@@ -1,4 +1,4 @@
-//! Policies (SPEC §3): roles, actions, attributes, rules and plans. The
+//! Policies (docs/formats.md, "Policy files"): roles, actions, attributes, rules and plans. The
 //! document form is in `doc`; loading validates every file and compiles
 //! the rules into an index by role and action.
 

@@ -1,4 +1,4 @@
-//! Rate tables (SPEC §1): the document form in `doc`, compiled here into
+//! Rate tables (docs/formats.md, "Rate files"): the document form in `doc`, compiled here into
 //! the tables estimates query.
 
 mod doc;

@@ -1,4 +1,4 @@
-//! `tollgate`: the command line over the tollgate engine (SPEC §5).
+//! `tollgate`: the command line over the tollgate engine (docs/formats.md, "Interfaces").
 //!
 //! Exit codes: 0 allowed/ok, 1 denied, 2 bad input. Errors go to stderr
 //! with file:line:column.

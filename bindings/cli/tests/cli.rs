@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)] // test code
 
-//! The command line end to end: output, exit codes and stderr (SPEC §5).
+//! The command line end to end: output, exit codes and stderr (docs/formats.md, "Interfaces").
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,4 +1,4 @@
-// TypeScript types of the tollgate JavaScript API (SPEC §4.7, §5).
+// TypeScript types of the tollgate JavaScript API (docs/formats.md).
 //
 // Decimals cross as strings ("0.25", normalized: no trailing zeros); in
 // requests a number is accepted too. A test type-checks every golden vector
@@ -12,7 +12,7 @@ export type DecimalInput = string | number;
 /** An amount known exactly, or as a range. */
 export type Quantity = DecimalInput | { min: DecimalInput; max: DecimalInput };
 
-// ---- runs and estimates (SPEC §2) ----
+// ---- runs and estimates ----
 
 export interface TextItem {
   kind: "text";
@@ -85,7 +85,7 @@ export interface Estimate {
   charged: Bounds;
 }
 
-// ---- authorization (SPEC §3.1, §4.1) ----
+// ---- authorization ----
 
 export type AttrValue = string | number | boolean;
 /** Context attributes, as the policies declare them. */
@@ -107,7 +107,7 @@ export interface Decision {
   missingAttributes?: string[];
 }
 
-// ---- organizations, limits, top-ups, quotes (SPEC §4) ----
+// ---- organizations, limits, top-ups, quotes ----
 
 export interface Pool {
   id: string;

@@ -1,4 +1,4 @@
-//! The tollgate engine for JavaScript (SPEC §5): `new Engine()` on the
+//! The tollgate engine for JavaScript (docs/formats.md, "Interfaces"): `new Engine()` on the
 //! embedded defaults, `Engine.fromSources({rates, policies})`, and one
 //! method per operation. Plain objects in and out, camelCase fields,
 //! decimals as strings. Errors are thrown as `Error`s carrying `code`, and
