@@ -89,8 +89,7 @@ impl Sources {
 /// the path names a file.
 fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
     let io = |path: &Path, e: std::io::Error| {
-        let kind = LoadProblemKind::Io { path: path.display().to_string(), reason: e.to_string() };
-        LoadError::new(vec![LoadProblem::new(kind, None)])
+        one(LoadProblemKind::Io { path: path.display().to_string(), reason: e.to_string() }, None)
     };
     if dir.is_file() {
         return read_source(dir).map(|s| vec![s]);
@@ -103,16 +102,19 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
         }
     }
     if paths.is_empty() {
-        let kind = LoadProblemKind::EmptyFolder { path: dir.display().to_string() };
-        return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
+        return Err(one(LoadProblemKind::EmptyFolder { path: dir.display().to_string() }, None));
     }
     if paths.len() > crate::limits::MAX_SOURCES {
         let (count, limit) = (paths.len(), crate::limits::MAX_SOURCES);
-        let kind = LoadProblemKind::TooLarge { what: "files in the folder", count, limit };
-        return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
+        return Err(one(LoadProblemKind::TooLarge { what: "files in the folder", count, limit }, None));
     }
     paths.sort();
     paths.iter().map(|p| read_source(p)).collect()
+}
+
+/// A load error of one problem.
+fn one(kind: LoadProblemKind, at: Option<crate::source::Location>) -> LoadError {
+    LoadError::new(vec![LoadProblem::new(kind, at)])
 }
 
 /// One source file, read no further than its size bound: a larger file is
@@ -122,8 +124,6 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
 fn read_source(path: &Path) -> Result<Source, LoadError> {
     use std::io::Read as _;
     let name = path.display().to_string();
-    let one =
-        |kind: LoadProblemKind, at: Option<crate::source::Location>| LoadError::new(vec![LoadProblem::new(kind, at)]);
     let io = |e: std::io::Error| one(LoadProblemKind::Io { path: name.clone(), reason: e.to_string() }, None);
     let limit = crate::limits::MAX_SOURCE_BYTES;
     let mut bytes = Vec::new();

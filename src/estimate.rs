@@ -452,17 +452,8 @@ impl RateCard {
         let billed = |s: Decimal| -> Result<Decimal, Overflow> {
             let s = s.max(model.min_seconds);
             match model.increment_seconds {
-                // Up to a multiple of the increment, by the exact remainder
-                // (a quotient rounded to 28 digits could round past a whole
-                // number and bill one increment short).
-                Some(inc) => {
-                    let rest = s.checked_rem(inc).ok_or(Inexact::Overflow)?;
-                    if rest.is_zero() {
-                        Ok(s)
-                    } else {
-                        add(s.checked_sub(rest).ok_or(Inexact::Overflow)?, inc)
-                    }
-                }
+                // Up to a multiple of the increment.
+                Some(inc) => mul(ceil_div(s, inc)?, inc),
                 None => Ok(s),
             }
         };
@@ -494,6 +485,20 @@ fn lookup<'m, V>(models: &'m Names<V>, item: usize, kind: &'static str, name: &s
     })
 }
 
+/// The least whole number at or above `a / b` (both at least zero, `b`
+/// above zero), by the exact remainder: a quotient rounded to 28 digits
+/// could round onto a whole number and bill one batch or increment short.
+#[inline]
+fn ceil_div(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
+    let rest = a.checked_rem(b).ok_or(Inexact::Overflow)?;
+    let whole = div(a.checked_sub(rest).ok_or(Inexact::Overflow)?, b)?;
+    if rest.is_zero() {
+        Ok(whole)
+    } else {
+        add(whole, Decimal::ONE)
+    }
+}
+
 /// Decimal places of a prorated batch count when the batch size has no
 /// exact reciprocal.
 const BATCH_PLACES: u32 = 12;
@@ -508,11 +513,7 @@ fn batches(model: &TextModel, tokens: Decimal) -> Result<Decimal, Overflow> {
         return Ok(if model.round_up { b.ceil() } else { b });
     }
     if model.round_up {
-        // Whole batches by the exact remainder: a quotient rounded to 28
-        // digits could round down onto a whole number and bill one short.
-        let rest = tokens.checked_rem(model.batch).ok_or(Inexact::Overflow)?;
-        let whole = div(tokens.checked_sub(rest).ok_or(Inexact::Overflow)?, model.batch)?;
-        return if rest.is_zero() { Ok(whole) } else { add(whole, Decimal::ONE) };
+        return ceil_div(tokens, model.batch);
     }
     // A batch size with no exact reciprocal (3, 7, …): the quotient to
     // 12 places, half to even, so every product and sum after it is exact.

@@ -204,10 +204,6 @@ pub fn quote(q: &tollgate::Quote) -> String {
     out
 }
 
-/// One diagnostic per problem: `error[code]: message`, the source line with
-/// a caret under the span, and the help as a note. Files are read again
-/// for the excerpt; without the file (embedded sources) the position alone
-/// is shown.
 /// The files diagnostics quote, each read and indexed into lines once per
 /// report (not once per diagnostic: a report of thousands of warnings on one
 /// file would read and index it thousands of times).
@@ -231,6 +227,10 @@ impl Quoted {
     }
 }
 
+/// One diagnostic per problem: `error[code]: message`, the source line with
+/// a caret under the span, and the help as a note. Files are read for the
+/// excerpt (once per report, `Quoted`); without the file (embedded
+/// sources) the position alone is shown.
 fn diagnostic(
     quoted: &mut Quoted,
     severity: codespan_reporting::diagnostic::Severity,
