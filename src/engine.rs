@@ -131,7 +131,9 @@ fn read_source(path: &Path) -> Result<Source, LoadError> {
     file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() > limit {
         let count = std::fs::metadata(path).ok().and_then(|m| usize::try_from(m.len()).ok()).unwrap_or(bytes.len());
-        return Err(one(LoadProblemKind::TooLarge { what: "bytes of the file", count, limit }, None));
+        // At the file's start, so the error names the file.
+        let at = Source::new(name, String::new()).locate(0..0);
+        return Err(one(LoadProblemKind::TooLarge { what: "bytes of the file", count, limit }, Some(at)));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(name, text)),

@@ -229,7 +229,10 @@ fn a_file_over_the_size_bound_is_refused_without_reading_it() {
     let file = std::fs::File::create(dir.join("big.toml")).unwrap();
     file.set_len(100 * 1024 * 1024).unwrap();
     let e = Engine::from_dirs(&dir, "policies").unwrap_err();
-    assert!(e.to_string().contains("bytes of the file exceeds the limit of 4194304 (has 104857600)"), "{e}");
+    assert!(
+        e.to_string().contains("big.toml:1:1: bytes of the file exceeds the limit of 4194304 (has 104857600)"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
