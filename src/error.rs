@@ -596,12 +596,16 @@ impl EstimateError {
     }
 }
 
-/// `a, b, c`, or `none` for an empty list.
+/// Names a message lists at most; the error's `known` field keeps them all.
+const LISTED: usize = 20;
+
+/// `a, b, c`, or `none` for an empty list; past [`LISTED`] names, the
+/// first of them and how many more (a policy set may define 100,000).
 pub(crate) fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".to_string()
-    } else {
-        items.join(", ")
+    match items.get(..LISTED) {
+        _ if items.is_empty() => "none".to_string(),
+        Some(first) if items.len() > LISTED => format!("{}, and {} more", first.join(", "), items.len() - LISTED),
+        _ => items.join(", "),
     }
 }
 

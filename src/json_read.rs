@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 /// What went wrong, in serde's words.
 pub(crate) type Result<T> = std::result::Result<T, String>;
 
-/// Nesting deeper than this is refused, as `serde_json` does.
+/// Nesting this deep is refused, as `serde_json` refuses it (127 levels are read).
 const MAX_DEPTH: u32 = 128;
 
 /// A type read from JSON text. Public only in name: the module is private,
@@ -333,7 +333,8 @@ impl<'a> Reader<'a> {
     #[inline]
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        // serde_json counts down from 128 and stops at 0: 127 levels.
+        if self.depth >= MAX_DEPTH {
             return Err("recursion limit exceeded".to_string());
         }
         Ok(())

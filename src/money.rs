@@ -55,8 +55,9 @@ impl<'a> RawNumber<'a> {
     pub(crate) fn to_decimal(self) -> Result<Decimal, NumberError> {
         match self {
             RawNumber::Str(s) => parse_decimal_str(s),
-            RawNumber::Int(i) => i64::try_from(i)
-                .map(Decimal::from)
+            // Every integer of 96 bits, not only those of 64 (`2^63` and
+            // `2^64 - 1` are integers JSON and TOML readers hand over).
+            RawNumber::Int(i) => Decimal::try_from_i128_with_scale(i, 0)
                 .map_err(|_| NumberError::OutOfRange(itoa::Buffer::new().format(i).to_string())),
         }
     }

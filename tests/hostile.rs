@@ -248,3 +248,33 @@ fn invalid_utf8_is_refused_at_its_position() {
     assert!(e.to_string().contains("invalid UTF-8"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Integers between 2^63 and 2^64 are exact decimals, in JSON and TOML,
+/// as smaller and larger ones within the decimal range are.
+#[test]
+fn integers_above_two_to_the_63_are_read_exactly() {
+    for n in ["9223372036854775808", "18446744073709551615"] {
+        let json = format!(r#"{{"org":{{"slug":"a","plan":"free","balance":{n}}}}}"#);
+        assert_eq!(Org::from_json("org.json", &json).unwrap().balance.to_string(), n);
+        let req = format!(r#"{{"items":[{{"kind":"image","model":"gpt-image-1","count":{n}}}]}}"#);
+        let run: Run = tollgate::parse_request(&req).unwrap();
+        let tollgate::Item::Image(image) = &run.items[0] else { panic!("an image item") };
+        assert_eq!(image.count, tollgate::Quantity::Exact(n.parse().unwrap()));
+    }
+    let toml = "[org]\nslug = \"a\"\nplan = \"free\"\nbalance = 9223372036854775807\n";
+    assert_eq!(Org::from_toml("org.toml", toml).unwrap().balance.to_string(), "9223372036854775807");
+}
+
+/// An unknown name lists at most 20 of the known ones, and how many more;
+/// the error's own list keeps them all.
+#[test]
+fn an_unknown_name_lists_a_few_known_names_and_counts_the_rest() {
+    let engine =
+        Engine::from_sources(Sources::new().rates("r.toml", RATES).policies("p.toml", &policy(1, 1_000, ""))).unwrap();
+    let e = engine.authorize("r0", "a.x", &tollgate::Context::new()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.ends_with(", and 980 more)"), "{text}");
+    assert_eq!(text.matches(", ").count(), 20, "{text}");
+    let tollgate::AuthorizeError::UnknownAction { known, .. } = e else { panic!("unknown action") };
+    assert_eq!(known.len(), 1_000);
+}

@@ -310,6 +310,21 @@ fn nesting_is_bounded() {
     );
     assert_eq!(tollgate::parse_request::<Run>(&deep).unwrap_err().message, "recursion limit exceeded");
     assert_eq!(disagreement::<Run>(&deep), None);
+    // At the bound: 127 levels are read (and found wrong for what they
+    // hold), 128 are refused, by both readers alike. The run, its items and
+    // the item are 3 of them.
+    let nested = |ranges: usize| {
+        format!(
+            "{{\"items\":[{{\"kind\":\"video\",\"model\":\"m\",\"seconds\":{}1{}}}]}}",
+            "{\"min\":".repeat(ranges),
+            "}".repeat(ranges)
+        )
+    };
+    for (ranges, refused) in [(123, false), (124, false), (125, true), (126, true)] {
+        let message = tollgate::parse_request::<Run>(&nested(ranges)).unwrap_err().message;
+        assert_eq!(message == "recursion limit exceeded", refused, "{ranges}: {message}");
+        assert_eq!(disagreement::<Run>(&nested(ranges)), None, "{ranges}");
+    }
 }
 
 /// A name written twice in a map is an error, as a repeated field is: in a

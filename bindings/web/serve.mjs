@@ -11,7 +11,14 @@ const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/cs
 
 export function serve(port = 0, pkg = join(here, "..", "wasm", "pkg")) {
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    let path;
+    try {
+      path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    } catch {
+      // A malformed escape (`GET /%`) or URL: the client's mistake, not the server's end.
+      res.writeHead(400).end();
+      return;
+    }
     const file = path.startsWith("/tollgate/")
       ? join(pkg, path.slice("/tollgate/".length))
       : join(here, path === "/" ? "index.html" : path.slice(1));
