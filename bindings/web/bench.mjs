@@ -27,7 +27,7 @@ async function inChromium() {
     await page.goto(`http://127.0.0.1:${server.address().port}/bench-calls.js`);
     const version = await browser.version();
     const times = await page.evaluate(async () => {
-      const { default: init, Engine } = await import("/tollgate/tollgate_wasm.js");
+      const { default: init, Engine } = await import("/tollgate/index.js");
       await init();
       const { measure } = await import("/bench-calls.js");
       return measure(Engine, 5);

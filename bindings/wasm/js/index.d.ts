@@ -366,7 +366,8 @@ export class Engine {
   visibleBilling(request: BillingRequest): BillingView;
   rateSheet(): RateSheet;
   policySheet(): PolicySheet;
-  /** Releases the engine's memory now rather than at garbage collection. */
+  /** Releases the engine's memory now rather than at garbage collection;
+   *  a call after it throws an `Error` with code `freed`. */
   free(): void;
 }
 

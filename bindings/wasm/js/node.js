@@ -3,7 +3,7 @@
 // export `init()` exists for code shared with browsers, where it must be
 // awaited once before the first `new Engine()`.
 import { readFileSync } from "node:fs";
-import { initSync, Engine } from "./tollgate_wasm.js";
+import { initSync, Engine } from "./index.js";
 
 initSync({ module: readFileSync(new URL("./tollgate_wasm_bg.wasm", import.meta.url)) });
 

@@ -223,4 +223,19 @@ impl Engine {
     pub fn policy_sheet(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.policy_sheet())
     }
+
+    /// Not part of the API: traps (`unreachable`) deep in a call, holding
+    /// 64 KiB of the module's stack as a trap in the engine would hold its
+    /// frames, so that the package's recovery from a trap (a fresh
+    /// instance, `js/index.js`) is tested on a real one: without it, a few
+    /// dozen of these leave the instance unusable. Nothing else in the
+    /// module traps on any input.
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = __trapForTests)]
+    pub fn trap_for_tests(&self) {
+        let frame = std::hint::black_box([1u8; 64 * 1024]);
+        if std::hint::black_box(frame.len()) > 0 {
+            std::process::abort()
+        }
+    }
 }

@@ -99,3 +99,32 @@ test("a bundler resolves the browser entry; Node gets the Node entry", () => {
   assert.doesNotMatch(browser, /readFileSync/);
   assert.match(bundle("node"), /readFileSync/);
 });
+
+test("a trap is an Error with code internal, and every engine answers on a fresh instance", () => {
+  const shipped = new tollgate.Engine();
+  const own = tollgate.Engine.fromSources({
+    rates: { "r.toml": '[card]\nversion = "own"\nprecision = 2\nrounding = "up"\n[tools.t]\nper_run = "3"\n' },
+  });
+  const run = { items: [{ kind: "text", model: "gpt-4o", inputTokens: 1000 }] };
+  const before = JSON.stringify(shipped.estimate(run));
+  // Far more traps than the ~200 after which a trapped instance failed every call.
+  for (let i = 0; i < 300; i++) {
+    assert.throws(
+      () => (i % 2 ? own : shipped).__trapForTests(),
+      (e) => e instanceof Error && !(e instanceof WebAssembly.RuntimeError) && e.code === "internal" && /trapped/.test(e.message),
+    );
+  }
+  assert.equal(JSON.stringify(shipped.estimate(run)), before);
+  assert.equal(own.estimate({ tool: "t" }).total.high, "3");
+  assert.equal(new tollgate.Engine().authorize({ role: "owner", action: "billing.view" }).decision, "allow");
+  // The golden vectors still come out byte for byte after the traps.
+  const differ = vectors().filter(({ vector, expected }) => answer(tollgate, vector) !== expected).map((v) => v.name);
+  assert.deepEqual(differ, []);
+});
+
+test("a call on a freed engine throws an Error with code freed", () => {
+  const engine = new tollgate.Engine();
+  engine.free();
+  engine.free(); // a second free is nothing
+  assert.throws(() => engine.estimate({ tool: "storyboard" }), (e) => e instanceof Error && e.code === "freed");
+});

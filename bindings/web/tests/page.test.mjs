@@ -149,6 +149,25 @@ test("items can be added and removed, and the page keeps matching", async () => 
   await page.screenshot({ path: join(out, "precheckout-pool.png"), fullPage: true });
 });
 
+test("in Chromium too, a trap is a coded Error and the engines answer on a fresh instance", async () => {
+  const outcome = await page.evaluate(async () => {
+    const { Engine } = await import("tollgate");
+    const engine = new Engine();
+    const run = { tool: "storyboard" };
+    const before = JSON.stringify(engine.estimate(run));
+    const codes = new Set();
+    for (let i = 0; i < 300; i++) {
+      try {
+        engine.__trapForTests();
+      } catch (e) {
+        codes.add(e instanceof WebAssembly.RuntimeError ? "RuntimeError" : e.code);
+      }
+    }
+    return { codes: [...codes], same: JSON.stringify(engine.estimate(run)) === before, fresh: new Engine().estimate(run).total.high };
+  });
+  assert.deepEqual(outcome, { codes: ["internal"], same: true, fresh: "5" });
+});
+
 test("the page raised no errors", () => {
   assert.deepEqual(pageErrors, []);
 });
