@@ -66,6 +66,13 @@ impl Sources {
         Ok(self)
     }
 
+    /// Every source as `(name, text)`: rates, then policies, in the order
+    /// they were added. What a diagnostic quotes is this text, the very text
+    /// loaded (an embedded file's name need not be a file in any folder).
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rates.iter().chain(&self.policies).map(|s| (&*s.name, &*s.text))
+    }
+
     /// Adds one policy file's text under `name` (used in error positions).
     pub fn policies(mut self, name: &str, text: &str) -> Self {
         self.policies.push(Source::new(name, text));

@@ -179,8 +179,9 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
         return Ok(Answer::ok(to_json(&tollgate::schema::schema(kind))?));
     }
     if let Command::Validate { deny_warnings } = &cli.command {
-        let v = tollgate::validate(sources(cli)?);
-        let out = if cli.json { render::validation_json(&v) } else { render::validation(&v) };
+        let sources = sources(cli)?;
+        let v = tollgate::validate(sources.clone());
+        let out = if cli.json { render::validation_json(&v) } else { render::validation(&v, &sources) };
         let code = if !v.errors.is_empty() {
             2
         } else if *deny_warnings && !v.warnings.is_empty() {

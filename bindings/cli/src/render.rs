@@ -204,35 +204,32 @@ pub fn quote(q: &tollgate::Quote) -> String {
     out
 }
 
-/// The files diagnostics quote, each read and indexed into lines once per
-/// report (not once per diagnostic: a report of thousands of warnings on one
-/// file would read and index it thousands of times).
-#[derive(Default)]
+/// The texts diagnostics quote: the sources as loaded, each indexed into
+/// lines once per report (not once per diagnostic), and never read again
+/// from disk (an embedded file's name, `roles.toml`, is no path, and a file
+/// of that name in the current folder is another text).
 struct Quoted {
-    files: Vec<(String, Option<QuotedFile>)>,
+    files: Vec<(String, codespan_reporting::files::SimpleFile<String, String>)>,
 }
 
-type QuotedFile = std::rc::Rc<codespan_reporting::files::SimpleFile<String, String>>;
-
 impl Quoted {
-    fn get(&mut self, path: &str) -> Option<QuotedFile> {
-        if let Some((_, f)) = self.files.iter().find(|(p, _)| p == path) {
-            return f.clone();
-        }
-        let file = std::fs::read_to_string(path)
-            .ok()
-            .map(|text| std::rc::Rc::new(codespan_reporting::files::SimpleFile::new(path.to_string(), text)));
-        self.files.push((path.to_string(), file.clone()));
-        file
+    fn new(sources: &tollgate::Sources) -> Quoted {
+        let file = |(name, text): (&str, &str)| {
+            (name.to_string(), codespan_reporting::files::SimpleFile::new(name.to_string(), text.to_string()))
+        };
+        Quoted { files: sources.files().map(file).collect() }
+    }
+
+    fn get(&self, name: &str) -> Option<&codespan_reporting::files::SimpleFile<String, String>> {
+        self.files.iter().find(|(n, _)| n == name).map(|(_, f)| f)
     }
 }
 
 /// One diagnostic per problem: `error[code]: message`, the source line with
-/// a caret under the span, and the help as a note. Files are read for the
-/// excerpt (once per report, `Quoted`); without the file (embedded
-/// sources) the position alone is shown.
+/// a caret under the span, and the help as a note, quoting the loaded text
+/// (`Quoted`); for a name it does not hold, the position alone is shown.
 fn diagnostic(
-    quoted: &mut Quoted,
+    quoted: &Quoted,
     severity: codespan_reporting::diagnostic::Severity,
     code: &str,
     message: &str,
@@ -253,7 +250,7 @@ fn diagnostic(
             // A zero-width span still gets a caret.
             let span = if span.is_empty() { span.start..(span.start + 1).min(len) } else { span };
             let labelled = d.clone().with_labels(vec![Label::primary((), span)]);
-            if let Ok(s) = term::emit_into_string(&config, &*file, &labelled) {
+            if let Ok(s) = term::emit_into_string(&config, file, &labelled) {
                 return s;
             }
         }
@@ -273,13 +270,13 @@ fn bare(message: &str, location: Option<&tollgate::Location>) -> String {
     }
 }
 
-pub fn validation(v: &tollgate::Validation) -> String {
+pub fn validation(v: &tollgate::Validation, sources: &tollgate::Sources) -> String {
     use codespan_reporting::diagnostic::Severity;
     let mut out = String::new();
-    let mut quoted = Quoted::default();
+    let quoted = Quoted::new(sources);
     for p in &v.errors {
         let d = diagnostic(
-            &mut quoted,
+            &quoted,
             Severity::Error,
             p.code(),
             &bare(&p.to_string(), p.location()),
@@ -291,7 +288,7 @@ pub fn validation(v: &tollgate::Validation) -> String {
     }
     for w in &v.warnings {
         out.push_str(
-            diagnostic(&mut quoted, Severity::Warning, w.code, &w.message, w.location.as_ref(), w.help).trim_end(),
+            diagnostic(&quoted, Severity::Warning, w.code, &w.message, w.location.as_ref(), w.help).trim_end(),
         );
         out.push_str("\n\n");
     }

@@ -337,3 +337,22 @@ fn number_flags_are_read_exactly_or_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--credits: `1e2` is not a decimal number"), "{}", text(&out.stderr));
 }
+
+/// `validate` quotes the text it loaded: an embedded file's excerpt comes
+/// from the embedded text, not from a file of that name in the current
+/// folder.
+#[test]
+fn validate_quotes_the_loaded_text_not_a_file_of_that_name() {
+    let dir = std::env::temp_dir().join(format!("tollgate-cli-decoy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plans.toml"), "DECOY\n".repeat(40)).unwrap();
+    let rates = root().join("tests/fixtures/rates");
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["validate", "--rates", rates.to_str().unwrap()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report = text(&out.stdout);
+    assert!(report.contains("[plans.free.tools.\"summarize\"]") && !report.contains("DECOY"), "{report}");
+}
