@@ -116,7 +116,20 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
         return Err(one(LoadProblemKind::TooLarge { what: "files in the folder", count, limit }, None));
     }
     paths.sort();
-    paths.iter().map(|p| read_source(p)).collect()
+    // Read no further than the bound of all files together.
+    let mut total = 0usize;
+    let mut sources = Vec::with_capacity(paths.len());
+    for path in &paths {
+        let source = read_source(path)?;
+        total = total.saturating_add(source.text.len());
+        if total > crate::limits::MAX_TOTAL_SOURCE_BYTES {
+            let limit = crate::limits::MAX_TOTAL_SOURCE_BYTES;
+            let kind = LoadProblemKind::TooLarge { what: "bytes of all rate and policy files", count: total, limit };
+            return Err(one(kind, None));
+        }
+        sources.push(source);
+    }
+    Ok(sources)
 }
 
 /// A load error of one problem.
@@ -174,7 +187,17 @@ impl Engine {
         let files = sources.rates.len() + sources.policies.len();
         if files > crate::limits::MAX_SOURCES {
             let kind = LoadProblemKind::TooLarge { what: "files", count: files, limit: crate::limits::MAX_SOURCES };
-            return Err(LoadError::new(vec![LoadProblem::new(kind, None)]));
+            return Err(one(kind, None));
+        }
+        // Every file within its own bound is not enough: a thousand of them
+        // would take minutes and gigabytes to load.
+        let bytes = sources.files().fold(0usize, |sum, (_, text)| sum.saturating_add(text.len()));
+        if bytes > crate::limits::MAX_TOTAL_SOURCE_BYTES {
+            let limit = crate::limits::MAX_TOTAL_SOURCE_BYTES;
+            return Err(one(
+                LoadProblemKind::TooLarge { what: "bytes of all rate and policy files", count: bytes, limit },
+                None,
+            ));
         }
         let rates = crate::rates::load(&Sources::sorted(sources.rates));
         let policies = crate::policy::load(&Sources::sorted(sources.policies));

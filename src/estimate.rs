@@ -486,16 +486,16 @@ fn lookup<'m, V>(models: &'m Names<V>, item: usize, kind: &'static str, name: &s
 }
 
 /// The least whole number at or above `a / b` (both at least zero, `b`
-/// above zero), by the exact remainder: a quotient rounded to 28 digits
-/// could round onto a whole number and bill one batch or increment short.
+/// above zero). The quotient is rounded to 28 digits, so its whole part is
+/// checked by an exact product: a quotient that rounded onto a whole number
+/// would bill one batch or increment short.
 #[inline]
 fn ceil_div(a: Decimal, b: Decimal) -> Result<Decimal, Overflow> {
-    let rest = a.checked_rem(b).ok_or(Inexact::Overflow)?;
-    let whole = div(a.checked_sub(rest).ok_or(Inexact::Overflow)?, b)?;
-    if rest.is_zero() {
-        Ok(whole)
-    } else {
+    let whole = div(a, b)?.trunc();
+    if mul(whole, b)? < a {
         add(whole, Decimal::ONE)
+    } else {
+        Ok(whole)
     }
 }
 
@@ -552,6 +552,48 @@ mod tests {
             Unit::Run,
         ] {
             assert_eq!(serde_json::to_string(&unit).unwrap(), format!("\"{unit}\""));
+        }
+    }
+
+    /// `ceil_div` is the ceiling of the exact quotient, also where the
+    /// rounded quotient lands on a whole number (checked against the exact
+    /// remainder).
+    #[test]
+    fn ceil_div_is_the_exact_ceiling() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let by_rem = |a: Decimal, b: Decimal| {
+            let rest = a.checked_rem(b).unwrap();
+            let whole = a.checked_sub(rest).unwrap().checked_div(b).unwrap();
+            if rest.is_zero() {
+                whole
+            } else {
+                whole.checked_add(Decimal::ONE).unwrap()
+            }
+        };
+        let cases = [
+            ("0", "3"),
+            ("6", "3"),
+            ("7", "3"),
+            ("6.5", "0.5"),
+            ("6.51", "0.5"),
+            // Quotients just above and below a whole number, past 28 digits.
+            ("3000000000000000000000000001", "3"),
+            ("2999999999999999999999999999", "3"),
+            ("1.000000000000000000000000001", "0.3333333333333333333333333333"),
+            ("79228162514264337593543950335", "7"),
+        ];
+        for (a, b) in cases {
+            let (a, b) = (d(a), d(b));
+            assert_eq!(ceil_div(a, b).unwrap(), by_rem(a, b), "{a} / {b}");
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let a = Decimal::from_i128_with_scale(i128::from(x >> 8), (x % 12) as u32);
+            let b = Decimal::from_i128_with_scale(i128::from((x >> 40) % 9_999 + 1), ((x >> 20) % 5) as u32);
+            assert_eq!(ceil_div(a, b).unwrap(), by_rem(a, b), "{a} / {b}");
         }
     }
 }

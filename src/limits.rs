@@ -4,6 +4,10 @@
 
 /// Bytes of one rate or policy file.
 pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes of all rate and policy files of one engine together: within it
+/// any set of files loads in well under a second (the README's
+/// performance section has the figures).
+pub const MAX_TOTAL_SOURCE_BYTES: usize = 6 * 1024 * 1024;
 /// Rate files plus policy files of one engine.
 pub const MAX_SOURCES: usize = 1_000;
 /// Characters of a name (model, tool, role, action, rule id, plan, ...).

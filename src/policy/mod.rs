@@ -490,15 +490,13 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
             (AttrType::String, CondValue::String(s)) => Some(Value::Str(s.clone())),
             (AttrType::Bool, CondValue::Boolean(b)) => Some(Value::Bool(*b)),
             (AttrType::Number, CondValue::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
-            (AttrType::Number, CondValue::Float(f)) => {
-                let shown = if literal.is_empty() { f.to_string() } else { literal.trim().to_string() };
-                let n = if literal.is_empty() {
-                    crate::money::float_to_decimal(*f).ok_or_else(|| crate::money::float_error(*f, &shown))
-                } else {
-                    crate::money::exact_float_literal(literal, *f)
-                };
-                number(cx, n)
-            }
+            (AttrType::Number, CondValue::Float(f)) if literal.is_empty() => match crate::money::float_to_decimal(*f) {
+                Some(n) => Some(Value::Num(n)),
+                // A value of a list, whose own text is not at hand (and no
+                // float is printed: the module carries no float formatting).
+                None => bad(cx, format!("a value of `{op}` on `{attr}` is not a decimal (out of range, inf or nan)")),
+            },
+            (AttrType::Number, CondValue::Float(f)) => number(cx, crate::money::exact_float_literal(literal, *f)),
             (AttrType::Number, CondValue::String(s)) => number(cx, crate::money::parse_decimal_str(s)),
             _ => bad(cx, format!("`{attr}` is a {} attribute; `{op}` gives {}", type_name(ty), v.type_str())),
         }
