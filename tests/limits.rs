@@ -58,7 +58,7 @@ fn tiers_per_model() {
 #[test]
 fn models_of_a_kind() {
     // Split over files: one file of that many tools is above the file bound.
-    let per_file = 25_000;
+    let per_file = 20_001;
     let mut s = rates(CARD);
     let mut n = 0;
     while n <= MAX_MODELS {
@@ -91,15 +91,30 @@ fn roles_actions_and_the_index() {
 
 #[test]
 fn rules() {
-    let rule = |i: usize| format!("[[rules]]\nid = \"r{i}\"\neffect = \"allow\"\nactions = [\"x\"]\n");
-    let per_file = 25_000;
+    // Written tight: 100,001 rules within the bytes of all files together.
+    let rule = |i: usize| format!("[[rules]]\nid=\"r{i}\"\neffect=\"allow\"\nactions=[\"x\"]\n");
+    let per_file = 20_001;
     let mut s = Sources::new().rates("r.toml", CARD).policies("head.toml", HEAD);
     let mut n = 0;
     while n <= MAX_RULES {
         s = s.policies(&format!("p{n}.toml"), &(n..n + per_file).map(rule).collect::<String>());
         n += per_file;
     }
-    assert!(load_error(s).contains(&format!("rules exceeds the limit of {MAX_RULES}")));
+    let msg = load_error(s);
+    assert!(msg.contains(&format!("rules exceeds the limit of {MAX_RULES}")), "{}", &msg[..msg.len().min(300)]);
+}
+
+/// Files each within their own bound, together over the bound of all
+/// files: refused before anything is parsed.
+#[test]
+fn bytes_of_all_files() {
+    let big = format!("# {}\n", "x".repeat(3 * 1024 * 1024));
+    let s = Sources::new().rates("r.toml", CARD).policies("a.toml", &big).policies("b.toml", &big);
+    let msg = load_error(s);
+    assert!(
+        msg.contains(&format!("bytes of all rate and policy files exceeds the limit of {MAX_TOTAL_SOURCE_BYTES}")),
+        "{msg}"
+    );
 }
 
 #[test]
