@@ -52,9 +52,47 @@ pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) 
     check_request_size(text.len())?;
     toml::from_str(text).map_err(|e| {
         let src = Source::new(name, text);
-        let location = e.span().map(|s| src.locate(s));
-        InputError::new(e.message().trim().to_string(), location)
+        let message = e.message().trim();
+        match (e.span(), message) {
+            (None, "recursion limit") => {
+                let location = deepest_key(text).map(|s| src.locate(s));
+                InputError::new(format!("recursion limit: a key of {KEY_PARTS} or more dotted parts"), location)
+            }
+            (span, _) => InputError::new(message.to_string(), span.map(|s| src.locate(s))),
+        }
     })
+}
+
+/// Dotted parts of a key the toml crate refuses.
+const KEY_PARTS: usize = 80;
+
+/// Where a key of too many dotted parts starts: the toml crate refuses a
+/// key of 80 parts or more ("recursion limit") without a position. Found
+/// with the crate's own lexer (toml_parser): the first run of that many
+/// key parts joined by dots.
+fn deepest_key(text: &str) -> Option<std::ops::Range<usize>> {
+    use toml_parser::lexer::TokenKind;
+    let mut run_start = None;
+    let mut dots = 0usize;
+    for token in toml_parser::Source::new(text).lex() {
+        match token.kind() {
+            TokenKind::Dot => {
+                dots = dots.saturating_add(1);
+                if dots.saturating_add(1) >= KEY_PARTS {
+                    return run_start.map(|s: usize| s..token.span().end());
+                }
+            }
+            TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString => {
+                run_start.get_or_insert(token.span().start());
+            }
+            TokenKind::Whitespace => {}
+            _ => {
+                run_start = None;
+                dots = 0;
+            }
+        }
+    }
+    None
 }
 
 /// Reads any request type from JSON with line:column positions in errors.

@@ -278,3 +278,14 @@ fn an_unknown_name_lists_a_few_known_names_and_counts_the_rest() {
     let tollgate::AuthorizeError::UnknownAction { known, .. } = e else { panic!("unknown action") };
     assert_eq!(known.len(), 1_000);
 }
+
+/// A TOML request whose key has 300,000 dotted parts: the toml crate's
+/// "recursion limit", placed at the key.
+#[test]
+fn a_key_of_too_many_parts_is_refused_at_its_position() {
+    let text = format!("tool = \"storyboard\"\n[{}]\n", vec!["a"; 300_000].join("."));
+    let e = Run::from_toml("deep.toml", &text).unwrap_err();
+    let at = e.location().unwrap();
+    assert_eq!((at.line(), at.column()), (2, 2), "{e}");
+    assert!(e.to_string().contains("recursion limit: a key of 80 or more dotted parts"), "{e}");
+}
