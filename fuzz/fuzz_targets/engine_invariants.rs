@@ -172,7 +172,9 @@ fuzz_target!(|spec: Spec| {
         assert!(q.estimate.charged.high <= org.balance, "an allowed quote is affordable");
         assert!(!org.is_suspended());
         if let Some(s) = &org.spend_controls {
-            let left = s.monthly_cap.checked_sub(s.spent_this_month).expect("both at least zero");
+            // What is left under the cap; nothing once the month's spending
+            // reached it (a run that costs nothing still fits).
+            let left = s.monthly_cap.checked_sub(s.spent_this_month).expect("both at least zero").max(Decimal::ZERO);
             assert!(q.estimate.charged.high <= left, "an allowed quote fits the spend cap");
         }
     }
