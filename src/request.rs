@@ -91,7 +91,8 @@ impl Org {
         }
         for (name, v) in self.usage.iter() {
             amount(&|| format!("usage.{name}"), *v)?;
-            if !v.fract().is_zero() {
+            // (`scale() == 0`: the usual whole count, without `fract`'s arithmetic.)
+            if v.scale() != 0 && !v.fract().is_zero() {
                 return Err(OrgError::NotWhole { field: format!("usage.{name}"), value: normalized(*v).to_string() });
             }
         }
