@@ -122,14 +122,20 @@ fn read_dir(dir: &Path) -> Result<Vec<Source>, LoadError> {
     for path in &paths {
         let source = read_source(path)?;
         total = total.saturating_add(source.text.len());
-        if total > crate::limits::MAX_TOTAL_SOURCE_BYTES {
-            let limit = crate::limits::MAX_TOTAL_SOURCE_BYTES;
-            let kind = LoadProblemKind::TooLarge { what: "bytes of all rate and policy files", count: total, limit };
-            return Err(one(kind, None));
-        }
+        within_total(total)?;
         sources.push(source);
     }
     Ok(sources)
+}
+
+/// `bytes` of rate and policy files together, or the error of their bound.
+fn within_total(bytes: usize) -> Result<(), LoadError> {
+    let limit = crate::limits::MAX_TOTAL_SOURCE_BYTES;
+    if bytes > limit {
+        let kind = LoadProblemKind::TooLarge { what: "bytes of all rate and policy files", count: bytes, limit };
+        return Err(one(kind, None));
+    }
+    Ok(())
 }
 
 /// A load error of one problem.
@@ -191,14 +197,7 @@ impl Engine {
         }
         // Every file within its own bound is not enough: a thousand of them
         // would take minutes and gigabytes to load.
-        let bytes = sources.files().fold(0usize, |sum, (_, text)| sum.saturating_add(text.len()));
-        if bytes > crate::limits::MAX_TOTAL_SOURCE_BYTES {
-            let limit = crate::limits::MAX_TOTAL_SOURCE_BYTES;
-            return Err(one(
-                LoadProblemKind::TooLarge { what: "bytes of all rate and policy files", count: bytes, limit },
-                None,
-            ));
-        }
+        within_total(sources.files().fold(0usize, |sum, (_, text)| sum.saturating_add(text.len())))?;
         let rates = crate::rates::load(&Sources::sorted(sources.rates));
         let policies = crate::policy::load(&Sources::sorted(sources.policies));
         match (rates, policies) {

@@ -55,7 +55,7 @@ pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) 
         let message = e.message().trim();
         match (e.span(), message) {
             (None, "recursion limit") => {
-                let location = deepest_key(text).map(|s| src.locate(s));
+                let location = key_of_too_many_parts(text).map(|s| src.locate(s));
                 InputError::new(format!("recursion limit: a key of {KEY_PARTS} or more dotted parts"), location)
             }
             (span, _) => InputError::new(message.to_string(), span.map(|s| src.locate(s))),
@@ -70,7 +70,7 @@ const KEY_PARTS: usize = 80;
 /// key of 80 parts or more ("recursion limit") without a position. Found
 /// with the crate's own lexer (toml_parser): the first run of that many
 /// key parts joined by dots.
-fn deepest_key(text: &str) -> Option<std::ops::Range<usize>> {
+fn key_of_too_many_parts(text: &str) -> Option<std::ops::Range<usize>> {
     use toml_parser::lexer::TokenKind;
     let mut run_start = None;
     let mut dots = 0usize;
