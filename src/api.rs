@@ -18,37 +18,52 @@ use std::collections::BTreeMap;
 /// unknown fields and wrong types are `bad_request` errors whose message
 /// carries no position, since the text may be machine-made.
 ///
-/// The reader is the engine's own, not serde's; it accepts what the types'
-/// `Deserialize` impls accept and says so in the same words (README,
-/// "Reading requests").
+/// The reader is serde_json with the types' `Deserialize`; numbers are read
+/// exactly from their text (README, "Reading requests").
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
 pub fn parse_request<T: Request>(json: &str) -> Result<T, ErrorInfo> {
     check_request_size(json.len())?;
-    crate::json_read::from_str(json).map_err(ErrorInfo::bad_request)
+    serde_json::from_str(json).map_err(|e| ErrorInfo::bad_request(json_message(&e)))
 }
 
-/// An answer, a reference sheet or an error as JSON text: the bytes
-/// `serde_json::to_string` writes, from the engine's own writer (what the
-/// WebAssembly package hands to JavaScript). Fails only if a type held a
-/// float or a map key that is not a string, which none of them does.
+/// serde_json's message without the " at line L column C" it appends; a
+/// lone surrogate escape (which a JavaScript string can hold and
+/// `JSON.stringify` writes as `\ud800`) is also named as such.
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let message = match message.rsplit_once(" at line ") {
+        Some((m, _)) if e.line() > 0 => m.to_string(),
+        _ => message,
+    };
+    if matches!(message.as_str(), "unexpected end of hex escape" | "lone leading surrogate in hex escape") {
+        return format!(
+            "{message}: a string holds a lone surrogate (\\ud800 to \\udfff not in a pair), which is no character"
+        );
+    }
+    message
+}
+
+/// An answer, a reference sheet or an error as JSON text, as
+/// `serde_json::to_string` writes it (what the WebAssembly package hands to
+/// JavaScript). Fails only if a type held a map key that is not a string,
+/// which none of them does.
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
 pub fn to_json<T: ToJson + ?Sized>(value: &T) -> Result<String, ErrorInfo> {
     value.write_json().map_err(|e| ErrorInfo::new("internal", e.to_string()))
 }
 
 /// The types [`to_json`] writes: every answer, the reference sheets,
-/// [`ErrorInfo`], and a string (its JSON string literal). Sealed. Each writes itself with code built in this
-/// crate, not in the caller's.
+/// [`ErrorInfo`], and a string (its JSON string literal). Sealed.
 pub trait ToJson {
     #[doc(hidden)]
-    fn write_json(&self) -> Result<String, crate::json_write::Error>;
+    fn write_json(&self) -> Result<String, serde_json::Error>;
 }
 
 macro_rules! to_json_for {
     ($($t:ty),* $(,)?) => {$(
         impl ToJson for $t {
-            fn write_json(&self) -> Result<String, crate::json_write::Error> {
-                crate::json_write::keyed(self)
+            fn write_json(&self) -> Result<String, serde_json::Error> {
+                serde_json::to_string(self)
             }
         }
     )*};
@@ -70,8 +85,20 @@ to_json_for!(
 
 /// The types [`parse_request`] reads: the request of each operation, a
 /// [`Run`](crate::Run), and [`SourceTexts`] or [`Sources`](crate::Sources)
-/// (the same JSON). Sealed: the reading is the engine's.
-pub trait Request: crate::json_read::FromJson {}
+/// (the same JSON). Sealed.
+pub trait Request: serde::de::DeserializeOwned + sealed::Sealed {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::AuthorizeRequest {}
+    impl Sealed for super::LimitRequest {}
+    impl Sealed for super::TopUpRequest {}
+    impl Sealed for super::BillingRequest {}
+    impl Sealed for super::SourceTexts {}
+    impl Sealed for crate::Sources {}
+    impl Sealed for crate::QuoteRequest {}
+    impl Sealed for crate::Run {}
+}
 
 impl Request for AuthorizeRequest {}
 impl Request for LimitRequest {}
@@ -156,6 +183,13 @@ pub struct SourceTexts {
 
 fn unique_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
     crate::request::deserialize_pairs(d).map(|p| p.into_iter().collect())
+}
+
+/// [`Sources`] read as [`SourceTexts`] (the same JSON).
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SourceTexts::deserialize(d).map(|texts| Sources::from(&texts))
+    }
 }
 
 impl From<&SourceTexts> for Sources {

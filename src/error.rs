@@ -128,12 +128,6 @@ pub enum LoadProblemKind {
         /// The value as written.
         value: String,
     },
-    /// A float with more digits than a float keeps.
-    #[error("float `{literal}` is not exact")]
-    InexactFloat {
-        /// The literal as written.
-        literal: String,
-    },
     /// A rate below zero.
     #[error("`{field}` is negative (`{value}`)")]
     Negative {
@@ -319,7 +313,6 @@ impl LoadProblemKind {
             LoadProblemKind::Syntax { .. } => "syntax",
             LoadProblemKind::NotANumber { .. } => "not_a_number",
             LoadProblemKind::OutOfRange { .. } => "out_of_range",
-            LoadProblemKind::InexactFloat { .. } => "inexact_float",
             LoadProblemKind::Negative { .. } => "negative",
             LoadProblemKind::NotPositive { .. } => "not_positive",
             LoadProblemKind::NotWhole { .. } => "not_whole",
@@ -356,9 +349,8 @@ impl LoadProblemKind {
             LoadProblemKind::NotANumber { .. } => {
                 "write decimals as strings of digits with an optional point, such as \"0.25\"".into()
             }
-            LoadProblemKind::OutOfRange { .. } => "decimals hold at most 28 significant digits".into(),
-            LoadProblemKind::InexactFloat { literal } => {
-                format!("a float cannot hold this value exactly; write it as a string: \"{literal}\"")
+            LoadProblemKind::OutOfRange { .. } => {
+                "decimals hold at most 28 places, and values up to 79228162514264337593543950335".into()
             }
             LoadProblemKind::Negative { .. } => "rates, amounts and counts cannot be below zero".into(),
             LoadProblemKind::NotPositive { .. } => "use a value above zero".into(),

@@ -2,7 +2,7 @@
 //! amounts rounded per the card.
 
 use crate::error::{EstimateError, QuantityProblem};
-use crate::money::{exact_add, exact_mul, DecimalText, Inexact};
+use crate::money::{exact_add, exact_mul, DecimalStr, Inexact};
 use crate::names::Names;
 use crate::rates::{RateCard, TextModel};
 use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
@@ -41,17 +41,10 @@ impl Bounds {
         self.low.serialize() == self.high.serialize()
     }
 
-    /// The fields `low` and `high`; a point's text is written once (most
-    /// bounds are points, and writing decimals is most of what writing an
-    /// answer costs).
+    /// The fields `low` and `high`.
     fn serialize_ends<S: SerializeStruct>(&self, st: &mut S) -> Result<(), S::Error> {
-        let low = DecimalText::new(self.low);
-        st.serialize_field("low", low.as_str())?;
-        if self.is_point() {
-            st.serialize_field("high", low.as_str())
-        } else {
-            st.serialize_field("high", DecimalText::new(self.high).as_str())
-        }
+        st.serialize_field("low", &DecimalStr(self.low))?;
+        st.serialize_field("high", &DecimalStr(self.high))
     }
 
     /// `f` applied to both ends (once when they are the same value).

@@ -7,9 +7,6 @@ mod checks;
 mod engine;
 mod error;
 mod estimate;
-mod float;
-mod json_read;
-mod json_write;
 pub mod limits;
 mod load;
 mod money;
@@ -24,7 +21,6 @@ pub mod schema;
 mod shared;
 mod source;
 pub mod testing;
-mod tree;
 mod validate;
 
 pub use api::{
@@ -49,7 +45,7 @@ pub use policy::{
 };
 pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 pub use request::{AttrValue, Context, Org, OrgStatus, Pool, QuoteRequest, SpendControls, Usage};
-pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
+pub use run::{from_toml_str, ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
 pub use shared::SharedEngine;
 pub use source::Location;

@@ -2,7 +2,7 @@
 //! turning written values into checked decimals while collecting problems.
 
 use crate::error::{LoadProblem, LoadProblemKind};
-use crate::money::{exact_float_literal, Number, NumberError, RawNumber};
+use crate::money::{Number, NumberError};
 use crate::read::{Read, Shape};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
@@ -112,18 +112,12 @@ impl<'a> FileCtx<'a> {
     /// Any decimal, exactly as written.
     pub(crate) fn decimal(&mut self, n: &Spanned<Number>) -> Option<Decimal> {
         let span = n.span();
-        let result = match n.get_ref() {
-            Number::Float(f) => exact_float_literal(self.src.slice(span.clone()), *f),
-            Number::Str(s) => RawNumber::Str(s).to_decimal(),
-            Number::Int(i) => RawNumber::Int(*i).to_decimal(),
-        };
-        match result {
+        match n.get_ref().to_decimal() {
             Ok(d) => Some(d),
             Err(e) => {
                 let kind = match e {
                     NumberError::NotANumber(value) => LoadProblemKind::NotANumber { value },
                     NumberError::OutOfRange(value) => LoadProblemKind::OutOfRange { value },
-                    NumberError::InexactFloat(literal) => LoadProblemKind::InexactFloat { literal },
                 };
                 self.report(kind, span);
                 None

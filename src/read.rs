@@ -1,18 +1,22 @@
-//! Reading rate and policy documents out of the parsed TOML tree, by hand.
+//! Reading rate and policy documents out of the `toml` crate's document
+//! tree (`toml::de::DeTable`: every value with its byte span, numbers as
+//! their text).
 //!
-//! The TOML parser (`tree`) gives a tree of values with their spans; the
-//! readers here walk it into the document types
-//! of `rates::doc` and `policy::doc`. They replace derived `Deserialize`
-//! impls, which serde monomorphizes once per document type *and* per
-//! deserializer (value, table, array, spans…): that was most of the
-//! WebAssembly module. The messages follow serde's wording, so a policy
-//! author sees what they saw before: `unknown field`, `missing field`,
-//! `invalid type`, `unknown variant`, each at the key or value it is about.
+//! The readers here walk that tree into the document types of `rates::doc`
+//! and `policy::doc`, rather than serde's derives, for two reasons: a
+//! number keeps its text, so it becomes a decimal exactly as written (serde
+//! hands over a float); and a reader can carry on past a problem where a
+//! derive stops at the first. The messages follow serde's wording:
+//! `unknown field`, `missing field`, `invalid type`, `unknown variant`, each
+//! at the key or value it is about.
 
 use crate::money::Number;
-pub(crate) use crate::tree::{Node, Value};
 use std::ops::Range;
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+
+/// A value of the document and its span.
+pub(crate) type Node<'i> = Spanned<DeValue<'i>>;
 
 /// Why a document does not have the expected shape, and where.
 #[derive(Debug)]
@@ -30,8 +34,10 @@ pub(crate) trait Read: Sized {
 
 /// Parses a TOML document and reads it as `T`.
 pub(crate) fn document<T: Read>(text: &str) -> Result<T> {
-    let root = crate::tree::parse(text).map_err(|e| Shape { message: e.message, span: e.span })?;
-    T::read(&root)
+    let root =
+        DeTable::parse(text).map_err(|e| Shape { message: e.message().to_string(), span: e.span().unwrap_or(0..0) })?;
+    let (span, table) = (root.span(), root.into_inner());
+    T::read(&Spanned::new(span, DeValue::Table(table)))
 }
 
 /// Text in double quotes as `{:?}` writes it for the text a person types:
@@ -62,21 +68,21 @@ pub(crate) fn quoted(s: &str) -> String {
 }
 
 /// What a value is, in serde's words (`integer `5``, `string "x"`).
-fn found(value: &Value<'_>) -> String {
+fn found(value: &DeValue<'_>) -> String {
     match value {
-        Value::String(s) => format!("string {}", quoted(s)),
-        Value::Integer { text, .. } => format!("integer `{text}`"),
-        Value::Float(f) => format!("floating point `{f}`"),
-        Value::Boolean(b) => format!("boolean `{b}`"),
-        Value::Datetime(d) => format!("datetime `{d}`"),
-        Value::Array(_) => "sequence".to_string(),
-        Value::Table(_) => "map".to_string(),
+        DeValue::String(s) => format!("string {}", quoted(s)),
+        DeValue::Integer(i) => format!("integer `{i}`"),
+        DeValue::Float(f) => format!("floating point `{f}`"),
+        DeValue::Boolean(b) => format!("boolean `{b}`"),
+        DeValue::Datetime(d) => format!("datetime `{d}`"),
+        DeValue::Array(_) => "sequence".to_string(),
+        DeValue::Table(_) => "map".to_string(),
     }
 }
 
 /// `invalid type: …, expected …` at the value.
 pub(crate) fn invalid(node: &Node<'_>, expected: &str) -> Shape {
-    Shape { message: format!("invalid type: {}, expected {expected}", found(&node.value)), span: node.span.clone() }
+    Shape { message: format!("invalid type: {}, expected {expected}", found(node.get_ref())), span: node.span() }
 }
 
 /// serde's list of choices: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
@@ -92,27 +98,28 @@ pub(crate) fn one_of(names: &[&str]) -> String {
 /// The fields of a table, checked against the names a type knows.
 pub(crate) struct Table<'a, 'i> {
     span: Range<usize>,
-    table: &'a [(crate::tree::Key<'i>, Node<'i>)],
+    table: &'a DeTable<'i>,
 }
 
 impl<'a, 'i> Table<'a, 'i> {
     /// The node as a table with no keys outside `fields`.
     pub(crate) fn new(node: &'a Node<'i>, fields: &[&str]) -> Result<Self> {
-        let Value::Table(table) = &node.value else {
+        let DeValue::Table(table) = node.get_ref() else {
             return Err(invalid(node, "a table"));
         };
-        if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.name.as_ref())) {
+        if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.get_ref().as_ref())) {
+            let name = key.get_ref();
             let message = match fields {
-                [] => format!("unknown field `{}`, there are no fields", key.name),
-                _ => format!("unknown field `{}`, expected {}", key.name, one_of(fields)),
+                [] => format!("unknown field `{name}`, there are no fields"),
+                _ => format!("unknown field `{name}`, expected {}", one_of(fields)),
             };
-            return Err(Shape { message, span: key.span.clone() });
+            return Err(Shape { message, span: key.span() });
         }
-        Ok(Table { span: node.span.clone(), table })
+        Ok(Table { span: node.span(), table })
     }
 
     fn get(&self, key: &str) -> Option<&'a Node<'i>> {
-        self.table.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.table.get(key)
     }
 
     /// A field that must be there.
@@ -137,45 +144,33 @@ impl<'a, 'i> Table<'a, 'i> {
 /// One of the words in `choices`, as its value.
 pub(crate) fn variant<T: Copy>(node: &Node<'_>, choices: &[(&str, T)]) -> Result<T> {
     let expected = || one_of(&choices.iter().map(|(n, _)| *n).collect::<Vec<_>>());
-    let Value::String(word) = &node.value else {
+    let DeValue::String(word) = node.get_ref() else {
         return Err(invalid(node, &expected()));
     };
     match choices.iter().find(|(n, _)| *n == word.as_ref()) {
         Some((_, value)) => Ok(*value),
-        None => Err(Shape {
-            message: format!("unknown variant `{word}`, expected {}", expected()),
-            span: node.span.clone(),
-        }),
+        None => Err(Shape { message: format!("unknown variant `{word}`, expected {}", expected()), span: node.span() }),
     }
 }
 
 /// An integer node as written (any radix), as `i128`.
 pub(crate) fn integer(node: &Node<'_>) -> Result<i128> {
-    match &node.value {
-        Value::Integer { digits, radix, text } => i128::from_str_radix(digits, *radix)
-            .map_err(|_| Shape { message: format!("integer `{text}` is out of range"), span: node.span.clone() }),
+    match node.get_ref() {
+        DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix())
+            .map_err(|_| Shape { message: format!("integer `{i}` is out of range"), span: node.span() }),
         _ => Err(invalid(node, "an integer")),
     }
 }
 
 /// An integer node as written, as `i64`; `out_of_range` is the message beyond.
 pub(crate) fn whole(node: &Node<'_>, out_of_range: impl FnOnce() -> String) -> Result<i64> {
-    i64::try_from(integer(node)?).map_err(|_| Shape { message: out_of_range(), span: node.span.clone() })
-}
-
-/// A float node as written (`inf` and `nan` included: `load` rejects them).
-pub(crate) fn float(node: &Node<'_>) -> Result<f64> {
-    let Value::Float(text) = &node.value else {
-        return Err(invalid(node, "a float"));
-    };
-    crate::float::parse(&text.replace('_', ""))
-        .ok_or_else(|| Shape { message: format!("`{text}` is not a decimal number"), span: node.span.clone() })
+    i64::try_from(integer(node)?).map_err(|_| Shape { message: out_of_range(), span: node.span() })
 }
 
 impl Read for String {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
-            Value::String(s) => Ok(s.to_string()),
+        match node.get_ref() {
+            DeValue::String(s) => Ok(s.to_string()),
             _ => Err(invalid(node, "a string")),
         }
     }
@@ -183,8 +178,8 @@ impl Read for String {
 
 impl Read for bool {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
-            Value::Boolean(b) => Ok(*b),
+        match node.get_ref() {
+            DeValue::Boolean(b) => Ok(*b),
             _ => Err(invalid(node, "a boolean")),
         }
     }
@@ -192,21 +187,21 @@ impl Read for bool {
 
 impl Read for i64 {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
-            Value::Integer { text, .. } => whole(node, || format!("integer `{text}` is out of range")),
+        match node.get_ref() {
+            DeValue::Integer(i) => whole(node, || format!("integer `{i}` is out of range")),
             _ => Err(invalid(node, "i64")),
         }
     }
 }
 
-/// A decimal as written: the string, integer or float; `load` turns it
-/// into a checked [`rust_decimal::Decimal`].
+/// A decimal as written: the string, integer or float (its text); `load`
+/// turns it into a checked [`rust_decimal::Decimal`].
 impl Read for Number {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
-            Value::String(s) => Ok(Number::Str(s.to_string())),
-            Value::Integer { .. } => integer(node).map(Number::Int),
-            Value::Float(_) => float(node).map(Number::Float),
+        match node.get_ref() {
+            DeValue::String(s) => Ok(Number::Str(s.to_string())),
+            DeValue::Integer(_) => integer(node).map(Number::Int),
+            DeValue::Float(f) => Ok(Number::Literal(f.as_str().to_string())),
             _ => Err(invalid(node, "a decimal number, as a string (\"0.25\") or an integer")),
         }
     }
@@ -214,16 +209,16 @@ impl Read for Number {
 
 impl<T: Read> Read for Spanned<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
-        Ok(Spanned::new(node.span.clone(), T::read(node)?))
+        Ok(Spanned::new(node.span(), T::read(node)?))
     }
 }
 
 impl<T: Read> Read for Vec<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
+        match node.get_ref() {
             // A plain loop: `collect` into a `Result` instantiates an
             // adapter per element type, 1–6 KB of the module each.
-            Value::Array(items) => {
+            DeValue::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
                     out.push(T::read(item)?);
@@ -235,7 +230,7 @@ impl<T: Read> Read for Vec<T> {
     }
 }
 
-/// A table of names to values in the tree's order (the parser has already
+/// A table of names to values in name order (the parser has already
 /// refused duplicate keys), names with their spans. A list rather than a map: documents
 /// are walked, never searched, and every `BTreeMap` type would cost the
 /// WebAssembly module its own copy of the tree code.
@@ -273,11 +268,11 @@ impl<'a, T> IntoIterator for &'a Entries<T> {
 
 impl<T: Read> Read for Entries<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
-            Value::Table(table) => {
+        match node.get_ref() {
+            DeValue::Table(table) => {
                 let mut out = Vec::with_capacity(table.len());
                 for (k, v) in table {
-                    out.push((Spanned::new(k.span.clone(), k.name.to_string()), T::read(v)?));
+                    out.push((Spanned::new(k.span(), k.get_ref().to_string()), T::read(v)?));
                 }
                 Ok(Entries(out))
             }
@@ -351,7 +346,7 @@ mod tests {
 
     #[test]
     fn variants_name_the_choices() {
-        let node = Node { span: 0..3, value: Value::String("odd".into()) };
+        let node = Node::new(0..3, DeValue::String("odd".into()));
         let e = variant(&node, &[("a", 1), ("b", 2), ("c", 3)]).unwrap_err();
         assert_eq!(e.message, "unknown variant `odd`, expected one of `a`, `b`, `c`");
         let e = variant(&node, &[("a", 1), ("b", 2)]).unwrap_err();

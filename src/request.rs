@@ -3,7 +3,7 @@
 //! snake_case keys, JSON camelCase (snake_case accepted too).
 
 use crate::error::{InputError, OrgError};
-use crate::money::{self, float_to_decimal, normalized};
+use crate::money::{self, normalized};
 use crate::run::Run;
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
@@ -121,15 +121,6 @@ impl OrgStatus {
             OrgStatus::Suspended => "suspended",
         }
     }
-
-    /// The status named exactly `name`, or `None`.
-    pub(crate) fn from_name(name: &str) -> Option<OrgStatus> {
-        match name {
-            "active" => Some(OrgStatus::Active),
-            "suspended" => Some(OrgStatus::Suspended),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for OrgStatus {
@@ -233,12 +224,15 @@ impl Serialize for AttrValue {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             AttrValue::String(v) => s.serialize_str(v),
-            // Numbers stay JSON numbers (a string would read back as text).
-            // Whole numbers are exact; fractions go through f64, which keeps
-            // the shortest form of any value that came in as a float.
+            // Numbers stay JSON numbers (a string would read back as text),
+            // written with their exact digits: whole numbers as integers,
+            // others as serde_json's number of their normalized text.
             AttrValue::Number(n) => match i64::try_from(*n) {
                 Ok(i) if n.fract().is_zero() => s.serialize_i64(i),
-                _ => s.serialize_f64(f64::try_from(*n).unwrap_or(f64::NAN)),
+                _ => match normalized(*n).to_string().parse::<serde_json::Number>() {
+                    Ok(number) => number.serialize(s),
+                    Err(e) => Err(serde::ser::Error::custom(e)),
+                },
             },
             AttrValue::Bool(b) => s.serialize_bool(*b),
         }
@@ -265,10 +259,17 @@ impl<'de> Deserialize<'de> for AttrValue {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<AttrValue, E> {
                 Ok(AttrValue::Number(Decimal::from(v)))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AttrValue, E> {
-                float_to_decimal(v)
-                    .map(AttrValue::Number)
-                    .ok_or_else(|| E::custom(format_args!("number `{v}` is out of range")))
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<AttrValue, E> {
+                Err(money::float_refused())
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<AttrValue, A::Error> {
+                let key = map.next_key::<String>()?.unwrap_or_default();
+                match money::number_text(&key, &mut map)? {
+                    Some(text) => money::decimal_from_literal(&text)
+                        .map(AttrValue::Number)
+                        .map_err(|e| de::Error::custom(money::decimal_message(e))),
+                    None => Err(de::Error::invalid_type(de::Unexpected::Map, &self)),
+                }
             }
         }
         d.deserialize_any(V)
@@ -356,11 +357,6 @@ impl Context {
         Context::default()
     }
 
-    /// From pairs sorted by name, names unique ([`sorted_unique`]).
-    pub(crate) fn from_sorted(pairs: Vec<(String, AttrValue)>) -> Self {
-        Context(Pairs(pairs))
-    }
-
     /// This context with one more attribute.
     pub fn with(mut self, name: &str, value: impl Into<AttrValue>) -> Self {
         self.insert(name, value);
@@ -405,11 +401,6 @@ impl Usage {
     /// No counts.
     pub fn new() -> Self {
         Usage::default()
-    }
-
-    /// From pairs sorted by name, names unique ([`sorted_unique`]).
-    pub(crate) fn from_sorted(pairs: Vec<(String, Decimal)>) -> Self {
-        Usage(Pairs(pairs))
     }
 
     /// These counts with one more.
@@ -458,7 +449,7 @@ impl FromIterator<(String, Decimal)> for Usage {
 
 impl Serialize for Usage {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.iter().map(|(k, v)| (k, money::DecimalText::new(*v).as_str().to_string())))
+        s.collect_map(self.iter().map(|(k, v)| (k, money::DecimalStr(*v))))
     }
 }
 

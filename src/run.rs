@@ -2,7 +2,7 @@
 //! (snake_case keys) and JSON (camelCase keys; snake_case also accepted).
 
 use crate::error::InputError;
-use crate::money::{float_error, float_to_decimal, DecimalText, NumberError, RawNumber};
+use crate::money::{DecimalStr, NumberError, RawNumber};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -47,10 +47,39 @@ pub(crate) fn check_request_size(bytes: usize) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Reads any serde type from TOML text, as the engine reads its own request
+/// files: errors carry `name:line:column`, and every number is read exactly
+/// from its text (a TOML float included), never through binary floating
+/// point. For a service's own TOML files that hold tollgate types (an
+/// [`Org`](crate::Org), a [`Context`](crate::Context), a [`Run`]):
+/// `toml::from_str` hands those types floats, which they refuse as inexact.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Job { run: tollgate::Run, ctx: tollgate::Context }
+/// let job: Job = tollgate::from_toml_str("job.toml", r#"
+///     ctx = { amount = 0.30000000000000001 }
+///     [[run.items]]
+///     kind = "video"
+///     model = "clip"
+///     seconds = 2.5
+/// "#)?;
+/// assert_eq!(job.ctx.get("amount").unwrap().to_string(), "0.30000000000000001");
+/// # Ok::<(), tollgate::InputError>(())
+/// ```
+pub fn from_toml_str<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
+    from_toml(name, text)
+}
+
 /// Reads any request type from TOML with line:column positions in errors.
+///
+/// The `toml` crate parses the text into its tree, which keeps every
+/// number's text; its floats are then handed to serde as their text
+/// ([`exact_floats`]), so a TOML request's `0.1` is the decimal 0.1 exactly,
+/// as in a JSON request, with no binary floating point on the way.
 pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
     check_request_size(text.len())?;
-    toml::from_str(text).map_err(|e| {
+    read_toml(text).map_err(|e| {
         let src = Source::new(name, text);
         let message = e.message().trim();
         match (e.span(), message) {
@@ -61,6 +90,35 @@ pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) 
             (span, _) => InputError::new(message.to_string(), span.map(|s| src.locate(s))),
         }
     })
+}
+
+/// `T` from TOML text, its floats read exactly (see [`from_toml`]).
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, toml::de::Error> {
+    let mut root = toml::de::DeTable::parse(text)?;
+    for (_, value) in root.get_mut().iter_mut() {
+        exact_floats(value);
+    }
+    T::deserialize(toml::de::Deserializer::from(root))
+}
+
+/// Every float of a TOML tree replaced by what serde_json hands over for a
+/// number read as text: a one-entry table of [`crate::money::NUMBER_TOKEN`]
+/// to its text, at the float's span. The number readers of the request
+/// types take that path for JSON and TOML alike.
+fn exact_floats(value: &mut toml::Spanned<toml::de::DeValue<'_>>) {
+    use toml::de::{DeTable, DeValue};
+    let span = value.span();
+    match value.get_mut() {
+        DeValue::Float(f) => {
+            let mut table = DeTable::new();
+            let key = toml::Spanned::new(span.clone(), crate::money::NUMBER_TOKEN.into());
+            table.insert(key, toml::Spanned::new(span, DeValue::String(f.as_str().to_string().into())));
+            *value.get_mut() = DeValue::Table(table);
+        }
+        DeValue::Array(items) => items.iter_mut().for_each(exact_floats),
+        DeValue::Table(table) => table.iter_mut().for_each(|(_, v)| exact_floats(v)),
+        _ => {}
+    }
 }
 
 /// Dotted parts of a key the toml crate refuses.
@@ -312,11 +370,11 @@ impl From<Decimal> for Quantity {
 impl Serialize for Quantity {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Quantity::Exact(v) => s.serialize_str(DecimalText::new(*v).as_str()),
+            Quantity::Exact(v) => DecimalStr(*v).serialize(s),
             Quantity::Range { min, max } => {
                 let mut st = s.serialize_struct("Range", 2)?;
-                st.serialize_field("min", DecimalText::new(*min).as_str())?;
-                st.serialize_field("max", DecimalText::new(*max).as_str())?;
+                st.serialize_field("min", &DecimalStr(*min))?;
+                st.serialize_field("max", &DecimalStr(*max))?;
                 st.end()
             }
         }
@@ -336,7 +394,6 @@ pub(crate) fn number_message(e: NumberError) -> String {
     match e {
         NumberError::NotANumber(v) => format!("`{v}` is not a decimal number"),
         NumberError::OutOfRange(v) => format!("`{v}` is out of range"),
-        NumberError::InexactFloat(v) => format!("float `{v}` is not exact; write it as a string"),
     }
 }
 
@@ -363,8 +420,8 @@ impl<'de> Visitor<'de> for QuantityVisitor {
         scalar(RawNumber::Int(i128::from(v))).map(Quantity::Exact)
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
-        float_to_decimal(v).map(Quantity::Exact).ok_or_else(|| number_error(float_error(v, &v.to_string())))
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Quantity, E> {
+        Err(crate::money::float_refused())
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
@@ -373,7 +430,13 @@ impl<'de> Visitor<'de> for QuantityVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Quantity, A::Error> {
         let (mut min, mut max) = (None, None);
+        let mut first = true;
         while let Some(key) = map.next_key::<String>()? {
+            if std::mem::take(&mut first) {
+                if let Some(text) = crate::money::number_text(&key, &mut map)? {
+                    return crate::money::decimal_from_literal(&text).map(Quantity::Exact).map_err(number_error);
+                }
+            }
             let slot = match key.as_str() {
                 "min" => &mut min,
                 "max" => &mut max,

@@ -35,11 +35,6 @@ impl Source {
             span,
         }
     }
-
-    /// The text a span covers, or "" when the span is out of range.
-    pub(crate) fn slice(&self, span: std::ops::Range<usize>) -> &str {
-        self.text.get(span).unwrap_or("")
-    }
 }
 
 /// Where something is in a named source: file (or source) name, 1-based line

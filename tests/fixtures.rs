@@ -183,7 +183,7 @@ fn answer<T: serde::Serialize, E: std::fmt::Display>(r: Result<T, E>) -> String 
 
 fn check_answer(engine: &Engine, path: &Path) -> String {
     let text = fs::read_to_string(path).unwrap();
-    let case: CheckCase = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let case: CheckCase = tollgate::from_toml_str(&path.display().to_string(), &text).unwrap_or_else(|e| panic!("{e}"));
     let d = |s: &str| s.parse::<Decimal>().unwrap();
     let mut answers = Vec::new();
     if let Some(a) = case.authorize {

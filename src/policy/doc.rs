@@ -2,9 +2,10 @@
 //! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
 use crate::money::Number;
-use crate::read::{float, invalid, variant, whole, Entries, Node, Read, Result, Table, Value};
+use crate::read::{invalid, variant, whole, Entries, Node, Read, Result, Table};
 #[cfg(feature = "schema")]
 use std::collections::BTreeMap;
+use toml::de::DeValue;
 use toml::Spanned;
 
 pub(crate) type Name = Spanned<String>;
@@ -180,7 +181,8 @@ pub(crate) struct PriceDoc {
 pub(crate) enum CondValue {
     String(String),
     Integer(i64),
-    Float(f64),
+    /// A float as written (its text, read exactly when compiled).
+    Float(String),
     Boolean(bool),
     Array(Vec<CondValue>),
 }
@@ -314,9 +316,9 @@ impl Read for PlanDoc {
 
 impl Read for LimitDoc {
     fn read(node: &Node<'_>) -> Result<Self> {
-        match &node.value {
-            Value::Integer { .. } => whole(node, || "limit out of range".into()).map(LimitDoc::Count),
-            Value::String(s) => Ok(LimitDoc::Word(s.to_string())),
+        match node.get_ref() {
+            DeValue::Integer(_) => whole(node, || "limit out of range".into()).map(LimitDoc::Count),
+            DeValue::String(s) => Ok(LimitDoc::Word(s.to_string())),
             _ => Err(invalid(node, "a whole number or \"unlimited\"")),
         }
     }
@@ -358,12 +360,12 @@ impl Read for PriceDoc {
 /// A string, number or bool as written, or a list of them (for `in`).
 impl Read for CondValue {
     fn read(node: &Node<'_>) -> Result<Self> {
-        Ok(match &node.value {
-            Value::String(s) => CondValue::String(s.to_string()),
-            Value::Integer { .. } => CondValue::Integer(whole(node, || "number out of range".into())?),
-            Value::Float(_) => CondValue::Float(float(node)?),
-            Value::Boolean(b) => CondValue::Boolean(*b),
-            Value::Array(items) => CondValue::Array(items.iter().map(CondValue::read).collect::<Result<_>>()?),
+        Ok(match node.get_ref() {
+            DeValue::String(s) => CondValue::String(s.to_string()),
+            DeValue::Integer(_) => CondValue::Integer(whole(node, || "number out of range".into())?),
+            DeValue::Float(f) => CondValue::Float(f.as_str().to_string()),
+            DeValue::Boolean(b) => CondValue::Boolean(*b),
+            DeValue::Array(items) => CondValue::Array(items.iter().map(CondValue::read).collect::<Result<_>>()?),
             _ => return Err(invalid(node, "a string, a number, a bool, or a list of them")),
         })
     }

@@ -471,16 +471,15 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
         None
     };
     // Every value the rule cannot use is reported: a rule dropped without a
-    // word would be a deny that silently disappears. `literal` is the
-    // value's text when it is at hand (a float must round-trip it).
-    let typed = |cx: &mut FileCtx, v: &CondValue, literal: &str| -> Option<Value> {
+    // word would be a deny that silently disappears. (A list's values have
+    // no span of their own: their problems are reported at the list.)
+    let typed = |cx: &mut FileCtx, v: &CondValue| -> Option<Value> {
         let number = |cx: &mut FileCtx, n: Result<Decimal, NumberError>| match n {
             Ok(n) => Some(Value::Num(n)),
             Err(e) => {
                 let kind = match e {
                     NumberError::NotANumber(value) => LoadProblemKind::NotANumber { value },
                     NumberError::OutOfRange(value) => LoadProblemKind::OutOfRange { value },
-                    NumberError::InexactFloat(literal) => LoadProblemKind::InexactFloat { literal },
                 };
                 cx.report(kind, value.span());
                 None
@@ -490,21 +489,14 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
             (AttrType::String, CondValue::String(s)) => Some(Value::Str(s.clone())),
             (AttrType::Bool, CondValue::Boolean(b)) => Some(Value::Bool(*b)),
             (AttrType::Number, CondValue::Integer(i)) => Some(Value::Num(Decimal::from(*i))),
-            (AttrType::Number, CondValue::Float(f)) if literal.is_empty() => match crate::money::float_to_decimal(*f) {
-                Some(n) => Some(Value::Num(n)),
-                // A value of a list, whose own text is not at hand (and no
-                // float is printed: the module carries no float formatting).
-                None => bad(cx, format!("a value of `{op}` on `{attr}` is not a decimal (out of range, inf or nan)")),
-            },
-            (AttrType::Number, CondValue::Float(f)) => number(cx, crate::money::exact_float_literal(literal, *f)),
+            (AttrType::Number, CondValue::Float(text)) => number(cx, crate::money::decimal_from_literal(text)),
             (AttrType::Number, CondValue::String(s)) => number(cx, crate::money::parse_decimal_str(s)),
             _ => bad(cx, format!("`{attr}` is a {} attribute; `{op}` gives {}", type_name(ty), v.type_str())),
         }
     };
-    let literal = cx.src.slice(value.span());
     let op = match *op {
-        "eq" => Op::Eq(typed(cx, value.get_ref(), literal)?),
-        "ne" => Op::Ne(typed(cx, value.get_ref(), literal)?),
+        "eq" => Op::Eq(typed(cx, value.get_ref())?),
+        "ne" => Op::Ne(typed(cx, value.get_ref())?),
         "in" => {
             let CondValue::Array(items) = value.get_ref() else {
                 bad(cx, format!("`in` needs a list (got {})", value.get_ref().type_str()));
@@ -513,12 +505,9 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
             if !cx.within("values of an `in` list", items.len(), crate::limits::MAX_LIST, value.span()) {
                 return None;
             }
-            let mut vals = Vec::new();
-            for v in items {
-                // (A list's values have no span of their own: no literal.)
-                vals.push(typed(cx, v, "")?);
-            }
-            Op::In(vals)
+            // Every value is tried, so each one unusable is reported.
+            let vals: Vec<Option<Value>> = items.iter().map(|v| typed(cx, v)).collect();
+            Op::In(vals.into_iter().collect::<Option<Vec<Value>>>()?)
         }
         "exists" => match value.get_ref() {
             CondValue::Boolean(b) => Op::Exists(*b),
@@ -532,7 +521,7 @@ fn compile_condition(cx: &mut FileCtx, set: &PolicySet, c: &Spanned<ConditionDoc
                 bad(cx, format!("`{cmp}` compares numbers; `{attr}` is a {} attribute", type_name(ty)));
                 return None;
             }
-            let Some(Value::Num(n)) = typed(cx, value.get_ref(), literal) else { return None };
+            let Some(Value::Num(n)) = typed(cx, value.get_ref()) else { return None };
             match cmp {
                 "gt" => Op::Gt(n),
                 "gte" => Op::Gte(n),
