@@ -32,7 +32,7 @@ fn rules_of(from: usize, bytes: usize) -> String {
     let mut s = String::new();
     let mut i = from;
     while s.len() < bytes {
-        let effect = if i % 7 == 0 { "deny" } else { "allow" };
+        let effect = if i.is_multiple_of(7) { "deny" } else { "allow" };
         s.push_str(&format!(
             "[[rules]]\nid = \"x{i}\"\neffect = \"{effect}\"\nroles = [\"r{}\"]\nactions = [\"a.{}\"]\nwhen = [{{ attr = \"n\", lt = {i} }}]\n",
             i % 100,

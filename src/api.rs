@@ -80,6 +80,7 @@ to_json_for!(
     crate::PolicySheet<'_>,
     ErrorInfo,
     [ErrorInfo],
+    crate::Validation,
     str,
 );
 
@@ -314,7 +315,7 @@ macro_rules! coded {
     )*};
 }
 
-coded!(EstimateError, AuthorizeError, LimitError, TopUpError, QuoteError);
+coded!(EstimateError, AuthorizeError, LimitError, TopUpError, QuoteError, crate::BundleError);
 
 #[cfg(test)]
 mod tests {

@@ -476,6 +476,7 @@ pub(crate) fn explain_quote<'e>(
 pub(crate) fn quote<'e>(
     rates: &'e RateCard,
     policies: &'e PolicySet,
+    fingerprint: &'e str,
     req: &QuoteRequest,
 ) -> Result<Quote<'e>, QuoteError> {
     let org = &req.org;
@@ -485,7 +486,7 @@ pub(crate) fn quote<'e>(
         .ok_or_else(|| QuoteError::UnknownPlan { plan: org.plan.clone(), known: policies.known_plans() })?;
     let ctx = derived_context(policies, org, req.context.as_ref());
     let decision: Decision<'e> = policies.authorize(&req.role, "tools.run", &ctx)?;
-    let estimate = rates.estimate(&req.run)?;
+    let estimate = rates.estimate(&req.run, fingerprint)?;
     let cost = estimate.charged.high;
     let link = org.billing_link();
     let upgrade = policies.upgrade_of(plan);

@@ -2,7 +2,8 @@
 
 use crate::checks::{BillingView, LimitCheck, Quote, TopUpQuote};
 use crate::error::{
-    AuthorizeError, EstimateError, LimitError, LoadError, LoadProblem, LoadProblemKind, QuoteError, TopUpError,
+    AuthorizeError, BundleError, EstimateError, LimitError, LoadError, LoadProblem, LoadProblemKind, QuoteError,
+    TopUpError,
 };
 use crate::estimate::Estimate;
 use crate::policy::{Decision, Explanation, PolicySet, PolicySheet};
@@ -173,18 +174,52 @@ fn read_source(path: &Path) -> Result<Source, LoadError> {
     }
 }
 
+/// The shipped defaults as a bundle: `rates/` and `policies/` compiled by
+/// `tollgate build` (a test holds it to them byte for byte).
+const EMBEDDED_BUNDLE: &[u8] = include_bytes!("default.bundle");
+
 /// The policy-and-rating engine: loaded once, then every call is a pure
 /// function of its inputs. Cheap to clone and share across threads.
 #[derive(Debug, Clone)]
 pub struct Engine {
     rates: Arc<RateCard>,
     policies: Arc<PolicySet>,
+    fingerprint: Arc<str>,
 }
 
 impl Engine {
-    /// The engine on the shipped defaults.
-    pub fn embedded() -> Result<Engine, LoadError> {
-        Engine::from_sources(Sources::embedded())
+    /// The engine on the shipped defaults (the embedded bundle of the
+    /// shipped `rates/` and `policies/`). Fails only if the library was
+    /// built with a bundle that does not match its own format.
+    pub fn embedded() -> Result<Engine, BundleError> {
+        Engine::from_bundle(EMBEDDED_BUNDLE)
+    }
+
+    /// An engine from a bundle (`tollgate build`, [`Engine::to_bundle`]):
+    /// the compiled rates and policies, with no TOML to parse. A bundle of
+    /// another format version, or truncated, or altered, is refused.
+    pub fn from_bundle(bytes: &[u8]) -> Result<Engine, BundleError> {
+        let (rates, policies, fingerprint) = crate::bundle::read(bytes)?;
+        Ok(Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint: fingerprint.into() })
+    }
+
+    /// This engine as a bundle: deterministic (the same sources give the
+    /// same bytes on every machine), read back by [`Engine::from_bundle`].
+    pub fn to_bundle(&self) -> Vec<u8> {
+        crate::bundle::write(&crate::bundle::content(&self.rates, &self.policies))
+    }
+
+    /// The SHA-256 of this engine's compiled rates and policies, in
+    /// lowercase hex: equal fingerprints, equal answers. Every estimate
+    /// carries it, so a server can tell whether a browser priced with the
+    /// same tables.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    fn new(rates: RateCard, policies: PolicySet) -> Engine {
+        let fingerprint = crate::bundle::fingerprint(&crate::bundle::content(&rates, &policies));
+        Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint: fingerprint.into() }
     }
 
     /// An engine on the given sources. Fails with every problem found in
@@ -201,7 +236,7 @@ impl Engine {
         let rates = crate::rates::load(&Sources::sorted(sources.rates));
         let policies = crate::policy::load(&Sources::sorted(sources.policies));
         match (rates, policies) {
-            (Ok(rates), Ok(policies)) => Ok(Engine { rates: Arc::new(rates), policies: Arc::new(policies) }),
+            (Ok(rates), Ok(policies)) => Ok(Engine::new(rates, policies)),
             (Err(a), Err(b)) => Err(a.merge(b)),
             (Err(e), _) | (_, Err(e)) => Err(e),
         }
@@ -220,7 +255,7 @@ impl Engine {
 
     /// What a run will cost.
     pub fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
-        self.rates.estimate(run)
+        self.rates.estimate(run, &self.fingerprint)
     }
 
     /// May `role` do `action`, given the context?
@@ -247,7 +282,7 @@ impl Engine {
     /// The pre-checkout quote: estimate, permission, plan rules and
     /// affordability, with every reason for a denial.
     pub fn quote(&self, request: &QuoteRequest) -> Result<Quote<'_>, QuoteError> {
-        crate::checks::quote(&self.rates, &self.policies, request)
+        crate::checks::quote(&self.rates, &self.policies, &self.fingerprint, request)
     }
 
     /// Why a quote's `tools.run` authorization came out as it did: the
@@ -294,6 +329,29 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// The embedded bundle is the shipped sources compiled, byte for byte.
+    /// After changing `rates/` or `policies/`:
+    /// `TOLLGATE_BLESS=1 cargo test -p tollgate --lib embedded_bundle`.
+    #[test]
+    fn embedded_bundle_is_the_shipped_sources_compiled() {
+        let built = Engine::from_sources(Sources::embedded()).unwrap().to_bundle();
+        if std::env::var_os("TOLLGATE_BLESS").is_some() {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/default.bundle");
+            std::fs::write(path, &built).unwrap();
+            return;
+        }
+        assert!(
+            built == EMBEDDED_BUNDLE,
+            "src/default.bundle is not the shipped rates/ and policies/ compiled: \
+             run `TOLLGATE_BLESS=1 cargo test -p tollgate --lib embedded_bundle` and commit it"
+        );
+        let embedded = Engine::embedded().unwrap();
+        let from_sources = Engine::from_sources(Sources::embedded()).unwrap();
+        assert_eq!(embedded.fingerprint(), from_sources.fingerprint());
+        assert_eq!(embedded.fingerprint().len(), 64);
+        assert_eq!(embedded.to_bundle(), built, "a bundle read and written again is the same bytes");
     }
 
     #[test]

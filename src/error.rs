@@ -834,3 +834,52 @@ impl QuoteError {
         }
     }
 }
+
+/// Why a bundle could not become an engine ([`crate::Engine::from_bundle`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The bytes do not start as a bundle does.
+    #[error("not a tollgate bundle (it does not start with the bundle header)")]
+    NotABundle,
+    /// A bundle of another format version.
+    #[error("the bundle is of format {found}; this engine reads format {expected}: build it again with `tollgate build` of this version")]
+    Version {
+        /// The bundle's format version.
+        found: u16,
+        /// The format this engine reads.
+        expected: u16,
+    },
+    /// The content does not match the fingerprint in the header.
+    #[error("the bundle is truncated or altered: its content does not match its fingerprint {fingerprint}")]
+    Altered {
+        /// The fingerprint the header names.
+        fingerprint: String,
+    },
+    /// The content matches its fingerprint but is no engine this version
+    /// can use (written by another build of the same format, or by hand).
+    #[error("the bundle's content cannot be read: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Larger than [`crate::limits::MAX_BUNDLE_BYTES`].
+    #[error("the bundle has {bytes} bytes; the limit is {limit}")]
+    TooLarge {
+        /// Its size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl BundleError {
+    /// A stable machine-readable code: `bad_bundle`, or `bundle_version`
+    /// for a bundle of another format version.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BundleError::Version { .. } => "bundle_version",
+            _ => "bad_bundle",
+        }
+    }
+}

@@ -82,6 +82,8 @@ impl Bounds {
 pub struct Estimate<'e> {
     /// `[card] version` of the rates used.
     pub rates_version: &'e str,
+    /// The fingerprint of the engine that priced it ([`crate::Engine::fingerprint`]).
+    pub fingerprint: &'e str,
     /// One line per charged component, tool first, then items in order.
     pub lines: Vec<Line<'e>>,
     /// The exact sum of the lines.
@@ -279,12 +281,12 @@ fn bounds(q: Quantity, item: usize, field: &'static str, whole: bool) -> Result<
 }
 
 impl RateCard {
-    /// Estimates a run against these tables.
-    pub(crate) fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
-        self.estimate_inner(run).map_err(|e| *e)
+    /// Estimates a run against these tables, for the engine of `fingerprint`.
+    pub(crate) fn estimate<'e>(&'e self, run: &Run, fingerprint: &'e str) -> Result<Estimate<'e>, EstimateError> {
+        self.estimate_inner(run, fingerprint).map_err(|e| *e)
     }
 
-    fn estimate_inner(&self, run: &Run) -> Result<Estimate<'_>, Fail> {
+    fn estimate_inner<'e>(&'e self, run: &Run, fingerprint: &'e str) -> Result<Estimate<'e>, Fail> {
         if run.tool.is_none() && run.items.is_empty() {
             return Err(Box::new(EstimateError::EmptyRun));
         }
@@ -321,7 +323,7 @@ impl RateCard {
             total = total.plus(Bounds { low: l.low, high: l.high })?;
         }
         let charged = total.map(|t| Ok::<_, Overflow>(self.rounding.apply(t, self.precision)))?;
-        Ok(Estimate { rates_version: &self.version, lines, total, charged })
+        Ok(Estimate { rates_version: &self.version, fingerprint, lines, total, charged })
     }
 
     fn text_lines<'a>(&'a self, item: usize, t: &TextItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {

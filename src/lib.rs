@@ -3,6 +3,8 @@
 #![deny(missing_docs)]
 
 mod api;
+mod bundle;
+pub use bundle::FORMAT as BUNDLE_FORMAT;
 mod checks;
 mod engine;
 mod error;
@@ -33,8 +35,8 @@ pub use checks::{
 };
 pub use engine::{Engine, Sources};
 pub use error::{
-    AuthorizeError, EstimateError, InputError, LimitError, LoadError, LoadProblem, LoadProblemKind, OrgError,
-    QuantityProblem, QuoteError, TopUpError,
+    AuthorizeError, BundleError, EstimateError, InputError, LimitError, LoadError, LoadProblem, LoadProblemKind,
+    OrgError, QuantityProblem, QuoteError, TopUpError,
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
 pub use money::{parse_decimal, Rounding};

@@ -38,3 +38,6 @@ pub const MAX_LIST: usize = 10_000;
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// Items of one run.
 pub const MAX_ITEMS: usize = 10_000;
+/// Bytes of a bundle (`Engine::from_bundle`): the compiled form of the
+/// largest rate and policy sets the bounds above allow fits well within.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;

@@ -512,3 +512,52 @@ impl schemars::JsonSchema for Number {
         })
     }
 }
+
+/// A decimal in a bundle: its mantissa and scale, read back through
+/// rust_decimal's checked constructor (a scale beyond 28 or a mantissa
+/// beyond 96 bits is an error, never a malformed decimal).
+#[derive(Clone, Copy)]
+pub(crate) struct Dec(pub(crate) Decimal);
+
+impl Serialize for Dec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.0.mantissa(), self.0.scale()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (mantissa, scale) = <(i128, u32)>::deserialize(d)?;
+        Decimal::try_from_i128_with_scale(mantissa, scale)
+            .map(Dec)
+            .map_err(|_| de::Error::custom(format_args!("no decimal has mantissa {mantissa} and scale {scale}")))
+    }
+}
+
+/// `serde(with = "crate::money::dec")`: a decimal field of a compiled form.
+pub(crate) mod dec {
+    use super::{Dec, Decimal};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        Dec(*d).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        Dec::deserialize(d).map(|d| d.0)
+    }
+
+    /// An optional decimal field.
+    pub(crate) mod opt {
+        use super::super::{Dec, Decimal};
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+            d.map(Dec).serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+            Option::<Dec>::deserialize(d).map(|d| d.map(|d| d.0))
+        }
+    }
+}

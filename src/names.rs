@@ -157,6 +157,72 @@ impl<V> Names<V> {
     }
 }
 
+impl<V> Names<V> {
+    /// The same names with each value mapped.
+    pub(crate) fn map<U>(&self, f: impl Fn(&V) -> U) -> Names<U> {
+        Names { keys: self.keys.clone(), values: self.values.iter().map(f).collect() }
+    }
+
+    /// Names and values already sorted by name, names unique, as a bundle
+    /// holds them: checked, not trusted (a bundle is input from outside).
+    fn from_sorted(names: Vec<Arc<str>>, values: Vec<V>) -> Result<Names<V>, String> {
+        if names.len() != values.len() {
+            return Err(format!("{} names for {} values", names.len(), values.len()));
+        }
+        if let Some(w) = names.windows(2).find(|w| matches!(w, [a, b] if a >= b)) {
+            return Err(format!("names out of order or repeated: {:?}", w.iter().map(|n| &**n).collect::<Vec<_>>()));
+        }
+        let prefixes = names.iter().map(|k| prefix(k)).collect();
+        Ok(Names { keys: Keys { names, prefixes }, values })
+    }
+}
+
+/// In a bundle: the sorted names, then the values in their order.
+impl<V: serde::Serialize> serde::Serialize for Names<V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.keys.names, &self.values).serialize(s)
+    }
+}
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Names<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (names, values) = <(Vec<Arc<str>>, Vec<V>)>::deserialize(d)?;
+        Names::from_sorted(names, values).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `serde(with)` for names of decimals, and names of names of decimals.
+pub(crate) mod dec {
+    use super::Names;
+    use crate::money::Dec;
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(n: &Names<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        n.map(|d| Dec(*d)).serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Names<Decimal>, D::Error> {
+        Names::<Dec>::deserialize(d).map(|n| n.map(|d| d.0))
+    }
+
+    /// Names of names of decimals.
+    pub(crate) mod nested {
+        use super::super::Names;
+        use crate::money::Dec;
+        use rust_decimal::Decimal;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(n: &Names<Names<Decimal>>, s: S) -> Result<S::Ok, S::Error> {
+            n.map(|inner| inner.map(|d| Dec(*d))).serialize(s)
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Names<Names<Decimal>>, D::Error> {
+            Names::<Names<Dec>>::deserialize(d).map(|n| n.map(|inner| inner.map(|d| d.0)))
+        }
+    }
+}
+
 /// From entries in any order; of entries with the same name the first is
 /// kept (loaders report duplicates as problems before they get here).
 impl<V> FromIterator<(Arc<str>, V)> for Names<V> {

@@ -47,6 +47,32 @@ pub struct Location {
     span: std::ops::Range<usize>,
 }
 
+/// A location as a bundle holds it: the file without the folders it was
+/// read from (`roles.toml`, not `/srv/app/policies/roles.toml`), line and
+/// column, and no byte span (a bundle holds no text to point into). So the
+/// same files compiled anywhere give the same bundle and fingerprint.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Bundled<'a> {
+    #[serde(borrow)]
+    file: std::borrow::Cow<'a, str>,
+    line: u32,
+    column: u32,
+}
+
+impl serde::Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let base = self.file.rsplit(['/', '\\']).next().unwrap_or(&self.file);
+        Bundled { file: base.into(), line: self.line, column: self.column }.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let b = Bundled::deserialize(d)?;
+        Ok(Location { file: Arc::from(b.file.as_ref()), line: b.line, column: b.column, span: 0..0 })
+    }
+}
+
 impl Location {
     pub(crate) fn new(file: &Arc<str>, text: &str, span: std::ops::Range<usize>) -> Self {
         let start = span.start.min(text.len());

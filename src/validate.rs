@@ -44,6 +44,21 @@ pub struct Validation {
     pub warnings: Vec<Lint>,
 }
 
+/// As JSON: `{errors: [...], warnings: [...]}`, each an [`crate::ErrorInfo`]
+/// (code, message, file, line, column, help), as `tollgate validate --json`
+/// prints it and the editor module's `validate` returns it.
+impl serde::Serialize for Validation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let errors: Vec<crate::ErrorInfo> = self.errors.iter().map(crate::ErrorInfo::from).collect();
+        let warnings: Vec<crate::ErrorInfo> = self.warnings.iter().map(crate::ErrorInfo::from).collect();
+        let mut st = s.serialize_struct("Validation", 2)?;
+        st.serialize_field("errors", &errors)?;
+        st.serialize_field("warnings", &warnings)?;
+        st.end()
+    }
+}
+
 impl Validation {
     /// No errors and no warnings.
     pub fn is_clean(&self) -> bool {

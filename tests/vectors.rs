@@ -28,11 +28,28 @@ fn ok<T: Serialize>(answer: T) -> Result<String, ErrorInfo> {
     Ok(serde_json::to_string_pretty(&answer).unwrap())
 }
 
+/// How a vector's engine is made: from its TOML sources, or from a bundle
+/// of them (the embedded one when the vector names no sources).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Way {
+    Sources,
+    Bundle,
+}
+
 /// The answer to one vector, as the JavaScript API would give it.
-fn answer(vector: &Value) -> Result<String, ErrorInfo> {
-    let engine = match vector.get("sources") {
-        Some(s) => Engine::from_sources(Sources::from(&parse::<SourceTexts>(s)?)).map_err(|e| ErrorInfo::from(&e))?,
-        None => Engine::embedded().unwrap(),
+fn answer(vector: &Value, way: Way) -> Result<String, ErrorInfo> {
+    let sources = match vector.get("sources") {
+        Some(s) => Some(Sources::from(&parse::<SourceTexts>(s)?)),
+        None => None,
+    };
+    let engine = match (sources, way) {
+        (Some(s), Way::Sources) => Engine::from_sources(s).map_err(|e| ErrorInfo::from(&e))?,
+        (Some(s), Way::Bundle) => {
+            let built = Engine::from_sources(s).map_err(|e| ErrorInfo::from(&e))?;
+            Engine::from_bundle(&built.to_bundle()).unwrap()
+        }
+        (None, Way::Sources) => Engine::from_sources(Sources::embedded()).unwrap(),
+        (None, Way::Bundle) => Engine::embedded().unwrap(),
     };
     let input = &vector["input"];
     match vector["op"].as_str().unwrap() {
@@ -94,8 +111,10 @@ fn golden_vectors_native() {
     let paths = vectors();
     for path in &paths {
         let vector: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
-        let got = render(answer(&vector));
+        let got = render(answer(&vector, Way::Sources));
+        let from_bundle = render(answer(&vector, Way::Bundle));
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert_eq!(got, from_bundle, "{name}: the answer from a bundle differs from the answer from sources");
         // `error-*` vectors must fail and all others succeed.
         assert_eq!(name.starts_with("error-"), got.starts_with("{\n  \"error\""), "{name}: {got}");
         errors += usize::from(name.starts_with("error-"));

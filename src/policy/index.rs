@@ -7,7 +7,7 @@
 use super::PolicySet;
 
 /// One set of roles per row: row `i` is `words` 64-bit words.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RoleSets {
     words: usize,
     bits: Vec<u64>,
@@ -55,6 +55,12 @@ impl RoleSets {
         for r in 0..roles {
             self.insert(i, r);
         }
+    }
+
+    /// Whether this holds `rows` rows of sets of `roles` roles, as a set
+    /// read from a bundle must.
+    pub(crate) fn fits(&self, rows: usize, roles: usize) -> bool {
+        self.words == roles.div_ceil(64) && Some(self.bits.len()) == rows.checked_mul(self.words)
     }
 
     /// Whether row `i` holds `role`.

@@ -32,7 +32,7 @@ use toml::Spanned;
 pub(crate) const FEATURES: &[&str] = &["allocation_pools"];
 
 /// The compiled policies.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PolicySet {
     pub(crate) roles: Vec<Role>,
     pub(crate) role_ids: Names<usize>,
@@ -50,7 +50,7 @@ pub(crate) struct PolicySet {
     pub(crate) limits: Vec<Arc<str>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Role {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
@@ -61,7 +61,7 @@ pub(crate) struct Role {
     pub(crate) file: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Action {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
@@ -69,7 +69,7 @@ pub(crate) struct Action {
     pub(crate) location: Location,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Rule {
     pub(crate) id: Arc<str>,
     pub(crate) effect: Effect,
@@ -83,33 +83,33 @@ pub(crate) struct Rule {
     pub(crate) location: Location,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Condition {
     pub(crate) attr: Arc<str>,
     pub(crate) op: Op,
 }
 
 /// A condition's operator with its value, typed by the attribute.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Op {
     Eq(Value),
     Ne(Value),
     In(Vec<Value>),
-    Gt(Decimal),
-    Gte(Decimal),
-    Lt(Decimal),
-    Lte(Decimal),
+    Gt(#[serde(with = "crate::money::dec")] Decimal),
+    Gte(#[serde(with = "crate::money::dec")] Decimal),
+    Lt(#[serde(with = "crate::money::dec")] Decimal),
+    Lte(#[serde(with = "crate::money::dec")] Decimal),
     Exists(bool),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Value {
     Str(String),
-    Num(Decimal),
+    Num(#[serde(with = "crate::money::dec")] Decimal),
     Bool(bool),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Plan {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
@@ -128,14 +128,14 @@ impl Plan {
 }
 
 /// A limit's maximum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Limit {
     Count(u64),
     Unlimited,
 }
 
 /// The window of a frequency cap, and the usage counter that counts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Window {
     Hour,
     Day,
@@ -161,22 +161,69 @@ impl Window {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PlanTool {
     pub(crate) location: Location,
     pub(crate) enabled: bool,
     pub(crate) caps: Vec<(Window, u64)>,
+    #[serde(with = "crate::money::dec::opt")]
     pub(crate) max_credits_per_run: Option<Decimal>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TopUp {
     pub(crate) location: Location,
     pub(crate) increment: u64,
     pub(crate) min: u64,
     pub(crate) max: u64,
+    #[serde(with = "crate::money::dec")]
     pub(crate) price: Decimal,
     pub(crate) currency: String,
+}
+
+impl PolicySet {
+    /// Every index a decision follows is in range, as the loader makes
+    /// them: a set read from a bundle is checked, not trusted.
+    pub(crate) fn check_bundled(&self) -> Result<(), String> {
+        let (roles, actions, rules) = (self.roles.len(), self.actions.len(), self.rules.len());
+        let within = |what: &str, i: usize, n: usize| {
+            if i < n {
+                Ok(())
+            } else {
+                Err(format!("{what} {i} of {n}"))
+            }
+        };
+        for (name, &i) in &self.role_ids {
+            within("role", i, roles)?;
+            if self.roles.get(i).map(|r| &r.name) != Some(name) {
+                return Err(format!("role `{name}` is not role {i}"));
+            }
+        }
+        for (name, &i) in &self.action_ids {
+            within("action", i, actions)?;
+            if self.actions.get(i).map(|a| &a.name) != Some(name) {
+                return Err(format!("action `{name}` is not action {i}"));
+            }
+        }
+        if self.role_ids.keys().len() != roles || self.action_ids.keys().len() != actions {
+            return Err("roles or actions without a name".into());
+        }
+        for role in &self.roles {
+            role.inherits.iter().try_for_each(|&i| within("role", i, roles))?;
+        }
+        for rule in &self.rules {
+            rule.roles.iter().flatten().try_for_each(|&i| within("role", i, roles))?;
+            rule.action_ids.iter().try_for_each(|&i| within("action", i, actions))?;
+        }
+        if Some(self.index.len()) != roles.checked_mul(actions) {
+            return Err(format!("an index of {} cells for {roles} roles and {actions} actions", self.index.len()));
+        }
+        self.index.iter().flatten().try_for_each(|&i| within("rule", i, rules))?;
+        if !self.lineage.fits(roles, roles) {
+            return Err("role lineage of the wrong size".into());
+        }
+        Ok(())
+    }
 }
 
 /// Whether an action pattern (`billing.top_up` or `billing.*`) covers an action.

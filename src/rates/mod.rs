@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use std::sync::Arc;
 
 /// The compiled rate tables: everything an estimate reads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RateCard {
     pub(crate) version: Arc<str>,
     pub(crate) precision: u32,
@@ -30,25 +30,32 @@ pub(crate) struct RateCard {
 }
 
 /// Credits per batch for each text component.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TextRates {
+    #[serde(with = "crate::money::dec")]
     pub(crate) input: Decimal,
+    #[serde(with = "crate::money::dec")]
     pub(crate) output: Decimal,
+    #[serde(with = "crate::money::dec")]
     pub(crate) cached_input: Decimal,
+    #[serde(with = "crate::money::dec")]
     pub(crate) cache_write: Decimal,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TextModel {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
+    #[serde(with = "crate::money::dec")]
     pub(crate) batch: Decimal,
     pub(crate) batch_tokens: u64,
     /// `1 / batch` when that is an exact decimal (batch = 2^a · 5^b).
+    #[serde(with = "crate::money::dec::opt")]
     pub(crate) per_token: Option<Decimal>,
     pub(crate) round_up: bool,
     pub(crate) base: TextRates,
     /// Sorted by threshold; each entry fully resolved.
+    #[serde(with = "tiers")]
     pub(crate) tiers: Vec<(Decimal, TextRates)>,
     /// Where each tier is written (for lints).
     pub(crate) tier_locations: Vec<Location>,
@@ -62,35 +69,73 @@ impl TextModel {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ImageModel {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
     pub(crate) default_quality: Option<String>,
     pub(crate) default_size: Option<String>,
     /// quality -> size -> credits per image.
+    #[serde(with = "crate::names::dec::nested")]
     pub(crate) per_asset: Names<Names<Decimal>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct VideoModel {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
     pub(crate) default_resolution: Option<String>,
+    #[serde(with = "crate::names::dec")]
     pub(crate) per_second: Names<Decimal>,
+    #[serde(with = "crate::money::dec")]
     pub(crate) min_seconds: Decimal,
+    #[serde(with = "crate::money::dec::opt")]
     pub(crate) increment_seconds: Option<Decimal>,
+    #[serde(with = "crate::money::dec::opt")]
     pub(crate) audio_per_second: Option<Decimal>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Tool {
     pub(crate) name: Arc<str>,
     pub(crate) label: String,
+    #[serde(with = "crate::money::dec")]
     pub(crate) per_run: Decimal,
 }
 
 /// Loads rate sources, in the order given (callers sort by file name).
+impl RateCard {
+    /// What the estimate relies on, as the loader makes it: a card read
+    /// from a bundle is checked, not trusted.
+    pub(crate) fn check_bundled(&self) -> Result<(), String> {
+        if self.precision > 28 {
+            return Err(format!("precision {} beyond 28 places", self.precision));
+        }
+        for m in self.text.values() {
+            if m.batch <= Decimal::ZERO || m.tiers.windows(2).any(|w| matches!(w, [a, b] if a.0 >= b.0)) {
+                return Err(format!("text model `{}`: batch or tiers out of order", m.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `serde(with)` for a text model's tiers: thresholds and rates.
+mod tiers {
+    use super::TextRates;
+    use crate::money::Dec;
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(t: &[(Decimal, TextRates)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(t.iter().map(|(above, rates)| (Dec(*above), rates)))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Decimal, TextRates)>, D::Error> {
+        Vec::<(Dec, TextRates)>::deserialize(d).map(|t| t.into_iter().map(|(above, rates)| (above.0, rates)).collect())
+    }
+}
+
 pub(crate) fn load(sources: &[Source]) -> Result<RateCard, LoadError> {
     let mut problems = Problems::default();
     let mut card: Option<(Location, Arc<str>, u32, Rounding)> = None;
@@ -297,7 +342,7 @@ fn text_model(cx: &mut FileCtx, name: Arc<str>, m: &doc::TextDoc) -> Option<Text
 fn exact_reciprocal(n: u64) -> Option<Decimal> {
     let mut rest = n;
     for p in [2, 5] {
-        while rest % p == 0 {
+        while rest.is_multiple_of(p) {
             rest /= p;
         }
     }

@@ -20,6 +20,9 @@ struct Cli {
     /// Policies folder (every *.toml in it); default: the embedded policies.
     #[arg(long, global = true, value_name = "DIR")]
     policies: Option<PathBuf>,
+    /// A bundle made by `tollgate build`, instead of --rates and --policies.
+    #[arg(long, global = true, value_name = "FILE")]
+    bundle: Option<PathBuf>,
     /// Print the answer as JSON (the same fields as the JavaScript API).
     #[arg(long, global = true)]
     json: bool,
@@ -92,6 +95,15 @@ enum Command {
         /// Test files or folders.
         paths: Vec<PathBuf>,
     },
+    /// Validate the rate and policy files (every error, as `validate`) and
+    /// write them compiled as a bundle: deterministic, versioned, loaded
+    /// without TOML (`--bundle`, `Engine::from_bundle`, `Engine.fromBundle`).
+    /// Prints its fingerprint (SHA-256). Exit 0 written, 2 errors.
+    Build {
+        /// Where to write the bundle.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Print the JSON Schema of a file format: rates, policies, run, quote, tests.
     Schema {
         /// The format.
@@ -157,10 +169,36 @@ fn main() -> ExitCode {
 }
 
 fn engine(cli: &Cli) -> Result<Engine, Failure> {
-    Ok(Engine::from_sources(sources(cli)?)?)
+    match (&cli.bundle, &cli.rates, &cli.policies) {
+        (Some(path), None, None) => {
+            let name = path.display().to_string();
+            let bytes = read_bounded(path, tollgate::limits::MAX_BUNDLE_BYTES)?;
+            Engine::from_bundle(&bytes).map_err(|e| fail(format!("{name}: {e}")))
+        }
+        (Some(_), _, _) => Err(fail("--bundle replaces --rates and --policies: give one or the others")),
+        (None, None, None) => Engine::embedded().map_err(fail),
+        (None, _, _) => Ok(Engine::from_sources(sources(cli)?)?),
+    }
+}
+
+/// A file's bytes, read no further than one byte past `limit`.
+fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read `{name}`: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read `{name}`: {e}")))?;
+    if bytes.len() > limit {
+        return Err(fail(format!("{name}: more than {limit} bytes, the bound of a bundle")));
+    }
+    Ok(bytes)
 }
 
 fn sources(cli: &Cli) -> Result<Sources, Failure> {
+    if cli.bundle.is_some() {
+        return Err(fail("this command reads rate and policy files (--rates, --policies), not a bundle"));
+    }
     let mut sources = Sources::embedded();
     if let Some(dir) = &cli.rates {
         sources = sources.rates_dir(dir)?;
@@ -190,6 +228,9 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             0
         };
         return Ok(Answer { out, code });
+    }
+    if let Command::Build { output } = &cli.command {
+        return build(cli, output);
     }
     let engine = engine(cli)?;
     let json = cli.json;
@@ -251,7 +292,9 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let t = engine.quote_top_up(&org, credits).map_err(fail)?;
             Ok(Answer::ok(if json { to_json(&t)? } else { render::top_up(&t) }))
         }
-        Command::Validate { .. } | Command::Schema { .. } => Err(fail("answered before loading")),
+        Command::Validate { .. } | Command::Schema { .. } | Command::Build { .. } => {
+            Err(fail("answered before loading"))
+        }
         Command::Test { paths } => {
             let paths = if paths.is_empty() { vec![PathBuf::from("policies/tests")] } else { paths.clone() };
             let mut out = String::new();
@@ -290,6 +333,47 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             Ok(Answer::ok(if json { to_json(&sheet)? } else { render::rates(&sheet) }))
         }
     }
+}
+
+/// `tollgate build`: validate, then write the bundle and say what it is.
+fn build(cli: &Cli, output: &Path) -> Result<Answer, Failure> {
+    let sources = sources(cli)?;
+    let v = tollgate::validate(sources.clone());
+    if !v.errors.is_empty() {
+        let out = if cli.json { render::validation_json(&v) } else { render::validation(&v, &sources) };
+        return Ok(Answer { out, code: 2 });
+    }
+    if !v.warnings.is_empty() && !cli.json {
+        eprint!("{}", render::validation(&v, &sources));
+    }
+    let engine = Engine::from_sources(sources)?;
+    let bundle = engine.to_bundle();
+    let name = output.display().to_string();
+    std::fs::write(output, &bundle).map_err(|e| fail(format!("cannot write `{name}`: {e}")))?;
+    let rates_version = engine.rate_sheet().rates_version;
+    let sheet = engine.policy_sheet();
+    let out = if cli.json {
+        to_json(&serde_json::json!({
+            "file": name,
+            "fingerprint": engine.fingerprint(),
+            "bytes": bundle.len(),
+            "format": tollgate::BUNDLE_FORMAT,
+            "ratesVersion": rates_version,
+            "roles": sheet.roles.len(),
+            "actions": sheet.actions.len(),
+            "rules": sheet.rules.len(),
+            "plans": sheet.plans.len(),
+            "warnings": v.warnings.len(),
+        }))?
+    } else {
+        format!(
+            "wrote {name}: {} bytes, bundle format {}, rates version {rates_version}\nfingerprint {}\n",
+            bundle.len(),
+            tollgate::BUNDLE_FORMAT,
+            engine.fingerprint()
+        )
+    };
+    Ok(Answer::ok(out))
 }
 
 /// `--ctx name=value` pairs, each value typed as the policies declare the

@@ -298,10 +298,7 @@ pub fn validation(v: &tollgate::Validation, sources: &tollgate::Sources) -> Stri
 }
 
 pub fn validation_json(v: &tollgate::Validation) -> String {
-    let errors: Vec<tollgate::ErrorInfo> = v.errors.iter().map(tollgate::ErrorInfo::from).collect();
-    let warnings: Vec<tollgate::ErrorInfo> = v.warnings.iter().map(tollgate::ErrorInfo::from).collect();
-    let value = serde_json::json!({ "errors": errors, "warnings": warnings });
-    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
 }
 
 /// Every rule, one line each: applies or not, effect, id, and why; then

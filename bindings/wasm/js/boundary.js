@@ -138,7 +138,7 @@ const line = () => ({
   high: next(),
 });
 
-const estimateOf = () => ({ ratesVersion: next(), lines: list(line), total: bounds(), charged: bounds() });
+const estimateOf = () => ({ ratesVersion: next(), fingerprint: next(), lines: list(line), total: bounds(), charged: bounds() });
 
 const upgrade = () => ({ plan: next(), label: next() });
 

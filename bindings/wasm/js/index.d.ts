@@ -7,7 +7,8 @@
 
 /** An exact decimal, as a normalized string: `"3"`, `"0.25"`. */
 export type Decimal = string;
-/** A decimal in a request: a string (exact) or a number (its shortest form). */
+/** A decimal in a request: a string (exact) or a number (read exactly from
+ *  the text `JSON.stringify` writes for it). */
 export type DecimalInput = string | number;
 /** An amount known exactly, or as a range. */
 export type Quantity = DecimalInput | { min: DecimalInput; max: DecimalInput };
@@ -78,6 +79,9 @@ export interface Line {
 
 export interface Estimate {
   ratesVersion: string;
+  /** The SHA-256 of the engine's compiled rates and policies (lowercase
+   *  hex): a server can tell whether it prices with the same tables. */
+  fingerprint: string;
   lines: Line[];
   /** The exact sum of the lines. */
   total: Bounds;
@@ -351,12 +355,18 @@ export interface SourceTexts {
 
 /** The engine: loaded once, then every call is a pure function of its
  *  arguments. Bad arguments throw a {@link TollgateError} and leave the
- *  engine as it was. */
+ *  engine as it was. This entry is query-only: to load TOML files, use
+ *  `tollgate/editor`. */
 export class Engine {
-  /** The engine on the shipped rates and policies. */
+  /** The engine on the shipped rates and policies (the embedded bundle). */
   constructor();
-  /** An engine on your own rate and policy files. */
-  static fromSources(sources: SourceTexts): Engine;
+  /** An engine on a bundle made by `tollgate build` (or `toBundle()` of
+   *  `tollgate/editor`), for example the bytes of a `fetch`. A bundle of
+   *  another format version throws code `bundle_version`; bytes that are
+   *  no bundle, truncated or altered throw code `bad_bundle`. */
+  static fromBundle(bytes: ArrayBuffer | Uint8Array): Engine;
+  /** The SHA-256 of the compiled rates and policies, in lowercase hex. */
+  fingerprint(): string;
   estimate(run: Run): Estimate;
   authorize(request: AuthorizeRequest): Decision;
   checkLimit(request: LimitRequest): LimitCheck;

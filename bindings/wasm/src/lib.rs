@@ -21,7 +21,9 @@ mod tape;
 
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
-use tollgate::{AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, QuoteRequest, Run, Sources, TopUpRequest};
+#[cfg(feature = "editor")]
+use tollgate::Sources;
+use tollgate::{AuthorizeRequest, BillingRequest, ErrorInfo, LimitRequest, QuoteRequest, Run, TopUpRequest};
 use wasm_bindgen::prelude::*;
 
 /// The thrown `Error`: `message` plus `code`, and `file`, `line`, `column`,
@@ -172,11 +174,15 @@ impl Engine {
         tollgate::Engine::embedded().map(|inner| Engine { inner }).map_err(|e| error(&ErrorInfo::from(&e)))
     }
 
-    /// An engine on your own files: `{rates: {name: text}, policies: {name: text}}`.
-    #[wasm_bindgen(js_name = fromSources)]
-    pub fn from_sources(sources: JsValue) -> Result<Engine, JsValue> {
-        let sources: Sources = from_js(sources)?;
-        tollgate::Engine::from_sources(sources).map(|inner| Engine { inner }).map_err(|e| error(&ErrorInfo::from(&e)))
+    /// An engine on a bundle (`tollgate build`): its bytes.
+    #[wasm_bindgen(js_name = fromBundle)]
+    pub fn from_bundle(bytes: &[u8]) -> Result<Engine, JsValue> {
+        tollgate::Engine::from_bundle(bytes).map(|inner| Engine { inner }).map_err(|e| error(&ErrorInfo::from(&e)))
+    }
+
+    /// The SHA-256 of the compiled rates and policies (lowercase hex).
+    pub fn fingerprint(&self) -> String {
+        self.inner.fingerprint().to_string()
     }
 
     /// What a run will cost: `{ratesVersion, lines, total, charged}`.
@@ -237,5 +243,33 @@ impl Engine {
         if std::hint::black_box(frame.len()) > 0 {
             std::process::abort()
         }
+    }
+}
+
+/// The editor module (`tollgate/editor`): loading and checking rate and
+/// policy files in the browser. The query-only module leaves this out, and
+/// with it the TOML reader and the loader.
+#[cfg(feature = "editor")]
+#[wasm_bindgen]
+impl Engine {
+    /// An engine on your own files: `{rates: {name: text}, policies: {name: text}}`.
+    #[wasm_bindgen(js_name = fromSources)]
+    pub fn from_sources(sources: JsValue) -> Result<Engine, JsValue> {
+        let sources: Sources = from_js(sources)?;
+        tollgate::Engine::from_sources(sources).map(|inner| Engine { inner }).map_err(|e| error(&ErrorInfo::from(&e)))
+    }
+
+    /// Every error and warning of a set of files, each with its code,
+    /// message, help and position: `{errors: [...], warnings: [...]}`.
+    pub fn validate(sources: JsValue) -> Result<JsValue, JsValue> {
+        let sources: Sources = from_js(sources)?;
+        to_js(&tollgate::validate(sources))
+    }
+
+    /// This engine as a bundle, for `Engine.fromBundle` of the query-only
+    /// module (`new Uint8Array`).
+    #[wasm_bindgen(js_name = toBundle)]
+    pub fn to_bundle(&self) -> Vec<u8> {
+        self.inner.to_bundle()
     }
 }

@@ -4,8 +4,11 @@
 //! and must equal the expected file byte for byte, as the native test
 //! requires of the native answer. Runs under Node.js, and in headless
 //! Chromium with `WASM_BINDGEN_USE_BROWSER=1` (see `scripts/test-wasm`).
-#![cfg(target_arch = "wasm32")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+//! Built with the `editor` feature (the module of `tollgate/editor`), so a
+//! vector's own sources can be loaded; each is also replayed from the
+//! bundle of its engine, as the query-only module loads one.
+#![cfg(all(target_arch = "wasm32", feature = "editor"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code
 
 use js_sys::{Reflect, JSON};
 use tollgate_wasm::Engine;
@@ -39,9 +42,10 @@ fn thrown(e: &JsValue) -> JsValue {
     wrapper.into()
 }
 
-fn answer(vector: &JsValue) -> Result<JsValue, JsValue> {
+fn answer(vector: &JsValue, via_bundle: bool) -> Result<JsValue, JsValue> {
     let sources = get(vector, "sources");
     let engine = if sources.is_undefined() { Engine::new()? } else { Engine::from_sources(sources)? };
+    let engine = if via_bundle { Engine::from_bundle(&engine.to_bundle())? } else { engine };
     let input = get(vector, "input");
     match get(vector, "op").as_string().unwrap_or_default().as_str() {
         "estimate" => engine.estimate(input),
@@ -62,12 +66,14 @@ fn golden_vectors_in_webassembly() {
     let mut failures = Vec::new();
     for (name, input, expected) in VECTORS {
         let vector = JSON::parse(input).unwrap_or_else(|_| panic!("{name}: not JSON"));
-        let got = match answer(&vector) {
-            Ok(v) => pretty(&v),
-            Err(e) => pretty(&thrown(&e)),
-        } + "\n";
-        if got != *expected {
-            failures.push(format!("{name}:\n--- expected\n{expected}--- got\n{got}"));
+        for via_bundle in [false, true] {
+            let got = match answer(&vector, via_bundle) {
+                Ok(v) => pretty(&v),
+                Err(e) => pretty(&thrown(&e)),
+            } + "\n";
+            if got != *expected {
+                failures.push(format!("{name} (bundle: {via_bundle}):\n--- expected\n{expected}--- got\n{got}"));
+            }
         }
     }
     assert!(failures.is_empty(), "{} of {} vectors differ:\n{}", failures.len(), VECTORS.len(), failures.join("\n"));
@@ -159,4 +165,26 @@ fn requests_of_every_size_and_a_reentrant_to_json() {
     Reflect::set(&reentrant, &JsValue::from_str("toJSON"), to_json.as_ref()).unwrap();
     assert_eq!(pretty(&engine.estimate(reentrant.into()).unwrap()), before);
     assert_eq!(pretty(&inner.get(0)), before);
+}
+
+/// Bytes that are no bundle, a bundle of another format, and a truncated or
+/// altered one each throw an `Error` with a code; the good bundle loads.
+#[wasm_bindgen_test]
+fn bad_bundles_throw_coded_errors() {
+    let good = Engine::new().unwrap().to_bundle();
+    let code = |bytes: &[u8]| match Engine::from_bundle(bytes) {
+        Ok(_) => "ok".to_string(),
+        Err(e) => get(&e, "code").as_string().unwrap_or_default(),
+    };
+    assert_eq!(code(&good), "ok");
+    assert_eq!(code(b""), "bad_bundle");
+    assert_eq!(code(&good[..good.len() - 1]), "bad_bundle");
+    let mut other = good.clone();
+    other[8] = 9;
+    assert_eq!(code(&other), "bundle_version");
+    let mut altered = good.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    assert_eq!(code(&altered), "bad_bundle");
+    assert_eq!(Engine::from_bundle(&good).unwrap().fingerprint(), Engine::new().unwrap().fingerprint());
 }

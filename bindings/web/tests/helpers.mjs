@@ -39,36 +39,7 @@ export function consumer() {
   return dir;
 }
 
-/** The thrown error as `{"error": {...}}` in the field order of the engine's ErrorInfo. */
-export function thrown(e) {
-  const info = {};
-  for (const key of ["code", "message", "file", "line", "column", "help", "problems"]) {
-    if (e[key] !== undefined) info[key] = e[key];
-  }
-  return { error: info };
-}
-
-/** Calls the operation a vector names on an engine of the given module. */
-export function answer(tollgate, vector) {
-  try {
-    const engine = vector.sources ? tollgate.Engine.fromSources(vector.sources) : new tollgate.Engine();
-    const ops = {
-      estimate: (i) => engine.estimate(i),
-      authorize: (i) => engine.authorize(i),
-      checkLimit: (i) => engine.checkLimit(i),
-      quoteTopUp: (i) => engine.quoteTopUp(i),
-      quote: (i) => engine.quote(i),
-      visibleBilling: (i) => engine.visibleBilling(i),
-      rateSheet: () => engine.rateSheet(),
-      policySheet: () => engine.policySheet(),
-    };
-    const result = ops[vector.op](vector.input);
-    engine.free();
-    return JSON.stringify(result, null, 2) + "\n";
-  } catch (e) {
-    return JSON.stringify(thrown(e), null, 2) + "\n";
-  }
-}
+export { answer, thrown } from "./answer.mjs";
 
 export function tool(name) {
   const path = join(web, "node_modules", ".bin", name);

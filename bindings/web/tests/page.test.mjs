@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../serve.mjs";
-import { consumer, out, root } from "./helpers.mjs";
+import { consumer, out, root, vectors } from "./helpers.mjs";
 
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 let server, browser, page;
@@ -18,6 +18,8 @@ const pageErrors = [];
 
 before(async () => {
   server = await serve(0, join(consumer(), "node_modules", "tollgate"));
+  // The shipped bundle, written by the native command line, for a page to fetch.
+  execFileSync(join(root, "target", "debug", "tollgate"), ["build", "-o", join(out, "shipped.bundle")]);
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
@@ -166,6 +168,34 @@ test("in Chromium too, a trap is a coded Error and the engines answer on a fresh
     return { codes: [...codes], same: JSON.stringify(engine.estimate(run)) === before, fresh: new Engine().estimate(run).total.high };
   });
   assert.deepEqual(outcome, { codes: ["internal"], same: true, fresh: "5" });
+});
+
+test("in Chromium, both entries replay every golden vector, and a fetched bundle loads", async () => {
+  const all = vectors();
+  const outcome = await page.evaluate(async (all) => {
+    const { answer } = await import("/tests/answer.mjs");
+    const query = await import("/tollgate/index.js");
+    const editor = await import("/tollgate/editor.js");
+    await query.default();
+    await editor.default();
+    const compile = (sources) => editor.Engine.fromSources(sources).toBundle();
+    const differ = [];
+    for (const module of [query, editor]) {
+      for (const { name, vector, expected } of all) {
+        if (answer(module, vector, compile) !== expected) differ.push(name);
+      }
+    }
+    // The shipped bundle, fetched as a page would fetch its own.
+    const bytes = await (await fetch("/test-output/shipped.bundle")).arrayBuffer();
+    const fetched = query.Engine.fromBundle(bytes);
+    return {
+      differ,
+      count: all.length,
+      fetched: fetched.fingerprint() === new query.Engine().fingerprint(),
+      editorOnly: [typeof query.Engine.fromSources, typeof editor.Engine.fromSources, typeof editor.Engine.validate],
+    };
+  }, all);
+  assert.deepEqual(outcome, { differ: [], count: all.length, fetched: true, editorOnly: ["undefined", "function", "function"] });
 });
 
 test("the page raised no errors", () => {

@@ -30,7 +30,7 @@ const types = {
   policySheet: [null, "PolicySheet"],
 };
 
-test("every golden vector satisfies the declared types, and the example compiles", () => {
+test("every golden vector satisfies the declared types, and the examples of both entries compile", () => {
   const dir = consumer();
   const lines = [
     'import type * as T from "tollgate";',
@@ -52,8 +52,9 @@ test("every golden vector satisfies the declared types, and the example compiles
   }
   writeFileSync(join(dir, "vectors.ts"), lines.join("\n") + "\n");
   copyFileSync(join(web, "examples", "quote.ts"), join(dir, "quote.ts"));
+  copyFileSync(join(web, "examples", "editor.ts"), join(dir, "editor.ts"));
   try {
-    tsc(dir, ["vectors.ts", "quote.ts"]);
+    tsc(dir, ["vectors.ts", "quote.ts", "editor.ts"]);
   } catch (e) {
     assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`);
   }
