@@ -89,9 +89,19 @@ fn benches(c: &mut Criterion) {
     });
 
     let text = policy_of(1000);
+    // Loads are timed without dropping what they built (`iter_with_large_drop`).
     c.bench_function("load/policies_1000_rules", |b| {
-        b.iter(|| Engine::from_sources(Sources::new().rates("r.toml", RATES).policies("p.toml", black_box(&text))))
+        b.iter_with_large_drop(|| {
+            Engine::from_sources(Sources::new().rates("r.toml", RATES).policies("p.toml", black_box(&text)))
+        })
     });
+    // The same engine from its bundle: no TOML, no validation.
+    let bundle = match Engine::from_sources(Sources::new().rates("r.toml", RATES).policies("p.toml", &text)) {
+        Ok(e) => e.to_bundle(),
+        Err(e) => panic!("bench policy: {e}"),
+    };
+    c.bench_function("load/bundle_1000_rules", |b| b.iter_with_large_drop(|| Engine::from_bundle(black_box(&bundle))));
+    c.bench_function("load/shipped_bundle", |b| b.iter_with_large_drop(Engine::embedded));
 }
 
 const RATES: &str = "[card]\nversion = \"b\"\nprecision = 2\nrounding = \"up\"\n";

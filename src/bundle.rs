@@ -92,7 +92,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<(RateCard, PolicySet, String), Bundle
         return Err(BundleError::Altered { fingerprint: hex(sum) });
     }
     let malformed = |reason: String| BundleError::Malformed { reason };
-    let (owned, rest) = postcard::take_from_bytes::<Owned>(content).map_err(|e| malformed(e.to_string()))?;
+    let (owned, rest) = crate::source::sharing_file_names(|| postcard::take_from_bytes::<Owned>(content))
+        .map_err(|e| malformed(e.to_string()))?;
     if !rest.is_empty() {
         return Err(malformed(format!("{} bytes after the content", rest.len())));
     }
@@ -126,10 +127,13 @@ mod tests {
     fn crafted_content_is_checked_not_trusted() {
         let (rates, policies) = shipped();
         let mut p = policies.clone();
-        p.index[0].push(10_000);
+        p.index.parts_mut().1[0] = 10_000;
         assert_eq!(reason(&rates, &p), "rule 10000 of 7");
         let mut p = policies.clone();
-        p.index.pop();
+        p.index.parts_mut().0.pop();
+        assert!(reason(&rates, &p).starts_with("an index of"));
+        let mut p = policies.clone();
+        p.index.parts_mut().0[1] = 1_000;
         assert!(reason(&rates, &p).starts_with("an index of"));
         let mut p = policies.clone();
         p.rules[0].action_ids.push(999);

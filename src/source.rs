@@ -69,8 +69,39 @@ impl serde::Serialize for Location {
 impl<'de> serde::Deserialize<'de> for Location {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let b = Bundled::deserialize(d)?;
-        Ok(Location { file: Arc::from(b.file.as_ref()), line: b.line, column: b.column, span: 0..0 })
+        Ok(Location { file: interned(&b.file), line: b.line, column: b.column, span: 0..0 })
     }
+}
+
+std::thread_local! {
+    /// The file names of the bundle being read: a bundle names a handful of
+    /// files in thousands of locations, which then share one `Arc` each.
+    static FILES: std::cell::RefCell<Vec<Arc<str>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The shared `Arc` of a file name of the bundle being read.
+fn interned(name: &str) -> Arc<str> {
+    FILES.with(|files| {
+        let mut files = files.borrow_mut();
+        if let Some(file) = files.iter().find(|f| &***f == name) {
+            return file.clone();
+        }
+        let file: Arc<str> = Arc::from(name);
+        // A bundle of many files (up to the bound on sources) is still read;
+        // past a few, names are no longer shared.
+        if files.len() < 64 {
+            files.push(file.clone());
+        }
+        file
+    })
+}
+
+/// Runs `read` with file names shared among its locations, then forgets them.
+pub(crate) fn sharing_file_names<T>(read: impl FnOnce() -> T) -> T {
+    FILES.with(|files| files.borrow_mut().clear());
+    let out = read();
+    FILES.with(|files| files.borrow_mut().clear());
+    out
 }
 
 impl Location {

@@ -104,7 +104,7 @@ fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
         applying.members(rule).flat_map(move |role| actions.iter().map(move |&a| (role, a)))
     };
     // The cells an unconditional deny covers, marked once.
-    let mut denied = vec![false; p.index.len()];
+    let mut denied = vec![false; p.index.cells()];
     for (ri, rule) in p.rules.iter().enumerate() {
         if rule.effect == Effect::Deny && rule.conditions.is_empty() {
             for (r, a) in cells(ri) {
@@ -189,9 +189,7 @@ fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
     // Actions no role may ever do, and roles no rule applies to.
     for (ai, action) in p.actions.iter().enumerate() {
         let allowed = (0..p.roles.len()).any(|r| {
-            p.index
-                .get(r * n_actions + ai)
-                .is_some_and(|c| c.iter().any(|&i| p.rules.get(i).is_some_and(|x| x.effect == Effect::Allow)))
+            p.index.cell(r * n_actions + ai).iter().any(|&i| p.rules.get(i).is_some_and(|x| x.effect == Effect::Allow))
         });
         if !allowed {
             warn(
@@ -204,8 +202,7 @@ fn rules(p: &PolicySet, out: &mut Vec<Lint>) {
         }
     }
     for (ri, role) in p.roles.iter().enumerate() {
-        let row = p.index.get(ri * n_actions..(ri + 1) * n_actions).unwrap_or(&[]);
-        if row.iter().all(Vec::is_empty) {
+        if (0..n_actions).all(|a| p.index.cell(ri * n_actions + a).is_empty()) {
             warn(
                 out,
                 "role_without_rules",

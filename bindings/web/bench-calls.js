@@ -30,11 +30,11 @@ export const quote = {
   },
 };
 
-/** Every timed call, in µs: `{engine, authorize, estimate, quote}`, and what
- *  `JSON.stringify` of each request alone costs. `scale` multiplies the
- *  batch sizes (browsers coarsen `performance.now()`, so their rounds must
- *  be longer). */
-export function measure(Engine, scale = 1) {
+/** Every timed call, in µs: `{engine, fromBundle, authorize, estimate,
+ *  quote}`, and what `JSON.stringify` of each request alone costs. `bundle`
+ *  is the shipped bundle's bytes. `scale` multiplies the batch sizes
+ *  (browsers coarsen `performance.now()`, so their rounds must be longer). */
+export function measure(Engine, bundle, scale = 1) {
   const engine = new Engine();
   // The answers are real: fail loudly rather than time an error path.
   if (engine.authorize(authorize).decision !== "allow" || engine.quote(quote).verdict !== "allowed") {
@@ -46,6 +46,7 @@ export function measure(Engine, scale = 1) {
   });
   return {
     engine: median(() => new Engine().free(), { batch: 20 * scale, rounds: 21 }),
+    fromBundle: median(() => Engine.fromBundle(bundle).free(), { batch: 20 * scale, rounds: 21 }),
     authorize: call((r) => engine.authorize(r), authorize, 2000),
     estimate: call((r) => engine.estimate(r), text, 2000),
     quote: call((r) => engine.quote(r), quote, 500),

@@ -172,7 +172,7 @@ impl PolicySet {
     }
 
     pub(crate) fn decide(&self, r: usize, a: usize, ctx: &Context) -> Decision<'_> {
-        let candidates = self.index.get(r * self.actions.len() + a).map_or(&[][..], Vec::as_slice);
+        let candidates = self.index.cell(r * self.actions.len() + a);
         let (mut allows, mut denies) = (Vec::new(), Vec::new());
         let (mut allow_missing, mut deny_missing): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
         for rule in candidates.iter().filter_map(|&i| self.rules.get(i)) {

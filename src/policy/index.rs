@@ -160,21 +160,96 @@ pub(crate) fn entries(set: &PolicySet, applying: &RoleSets) -> usize {
         .fold(0usize, |sum, (ri, rule)| sum.saturating_add(applying.count(ri).saturating_mul(rule.action_ids.len())))
 }
 
-/// `index[role * actions + action]`: the rules that can apply there, in
-/// file order. Callers check [`entries`] against the bound first.
-pub(crate) fn build(set: &PolicySet, applying: &RoleSets) -> Vec<Vec<usize>> {
+/// The rules that can apply in each cell `role * actions + action`, in file
+/// order: one list of rule numbers and where each cell's run of it starts
+/// (two allocations, however many cells).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Index {
+    /// `starts[c]..starts[c + 1]` is cell `c`'s run of `rules`.
+    starts: Vec<usize>,
+    rules: Vec<usize>,
+}
+
+impl Index {
+    /// How many cells.
+    pub(crate) fn cells(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// The rules of cell `c` (none outside the index).
+    #[inline]
+    pub(crate) fn cell(&self, c: usize) -> &[usize] {
+        match (self.starts.get(c), self.starts.get(c.saturating_add(1))) {
+            (Some(&start), Some(&end)) => self.rules.get(start..end).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Every rule number of every cell.
+    pub(crate) fn entries(&self) -> &[usize] {
+        &self.rules
+    }
+
+    /// The starts and the rule numbers, to break them in tests.
+    #[cfg(test)]
+    pub(crate) fn parts_mut(&mut self) -> (&mut Vec<usize>, &mut Vec<usize>) {
+        (&mut self.starts, &mut self.rules)
+    }
+
+    /// Whether the runs tile the list, as `build` makes them (a bundle's
+    /// index is checked, not trusted).
+    pub(crate) fn well_formed(&self) -> bool {
+        self.starts.first() == Some(&0)
+            && self.starts.last() == Some(&self.rules.len())
+            && self.starts.windows(2).all(|w| matches!(w, [a, b] if a <= b))
+    }
+}
+
+/// The index of these rules. Callers check [`entries`] against the bound
+/// first.
+pub(crate) fn build(set: &PolicySet, applying: &RoleSets) -> Index {
     let n_actions = set.actions.len();
-    let mut index = vec![Vec::new(); set.roles.len().saturating_mul(n_actions)];
+    let n_cells = set.roles.len().saturating_mul(n_actions);
+    fn cells<'a>(
+        applying: &'a RoleSets,
+        ri: usize,
+        rule: &'a super::Rule,
+        n_actions: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        applying.members(ri).flat_map(move |role| {
+            rule.action_ids.iter().map(move |&a| role.saturating_mul(n_actions).saturating_add(a))
+        })
+    }
+    let cells_of = |ri: usize, rule| cells(applying, ri, rule, n_actions);
+    // Count each cell's rules, then place them: rules in file order within
+    // each cell, as a decision reads them.
+    let mut starts = vec![0usize; n_cells.saturating_add(1)];
     for (ri, rule) in set.rules.iter().enumerate() {
-        for role in applying.members(ri) {
-            for &a in &rule.action_ids {
-                if let Some(cell) = index.get_mut(role.saturating_mul(n_actions).saturating_add(a)) {
-                    cell.push(ri);
-                }
+        for c in cells_of(ri, rule) {
+            if let Some(n) = starts.get_mut(c.saturating_add(1)) {
+                *n = n.saturating_add(1);
             }
         }
     }
-    index
+    for c in 1..starts.len() {
+        let before = starts.get(c - 1).copied().unwrap_or(0);
+        if let Some(n) = starts.get_mut(c) {
+            *n = n.saturating_add(before);
+        }
+    }
+    let mut next = starts.clone();
+    let mut rules = vec![0usize; starts.last().copied().unwrap_or(0)];
+    for (ri, rule) in set.rules.iter().enumerate() {
+        for c in cells_of(ri, rule) {
+            if let Some(at) = next.get_mut(c) {
+                if let Some(slot) = rules.get_mut(*at) {
+                    *slot = ri;
+                }
+                *at = at.saturating_add(1);
+            }
+        }
+    }
+    Index { starts, rules }
 }
 
 #[cfg(test)]

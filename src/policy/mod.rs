@@ -42,7 +42,7 @@ pub(crate) struct PolicySet {
     pub(crate) rules: Vec<Rule>,
     /// `index[role * actions.len() + action]`: the rules that can apply, in
     /// file order. Built at load time so a decision never scans all rules.
-    pub(crate) index: Vec<Vec<usize>>,
+    pub(crate) index: index::Index,
     /// Each role's ancestors, itself included.
     pub(crate) lineage: index::RoleSets,
     pub(crate) plans: Names<Plan>,
@@ -215,10 +215,10 @@ impl PolicySet {
             rule.roles.iter().flatten().try_for_each(|&i| within("role", i, roles))?;
             rule.action_ids.iter().try_for_each(|&i| within("action", i, actions))?;
         }
-        if Some(self.index.len()) != roles.checked_mul(actions) {
-            return Err(format!("an index of {} cells for {roles} roles and {actions} actions", self.index.len()));
+        if Some(self.index.cells()) != roles.checked_mul(actions) || !self.index.well_formed() {
+            return Err(format!("an index of {} cells for {roles} roles and {actions} actions", self.index.cells()));
         }
-        self.index.iter().flatten().try_for_each(|&i| within("rule", i, rules))?;
+        self.index.entries().iter().try_for_each(|&i| within("rule", i, rules))?;
         if !self.lineage.fits(roles, roles) {
             return Err("role lineage of the wrong size".into());
         }
