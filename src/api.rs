@@ -23,24 +23,7 @@ use std::collections::BTreeMap;
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
 pub fn parse_request<T: Request>(json: &str) -> Result<T, ErrorInfo> {
     check_request_size(json.len())?;
-    serde_json::from_str(json).map_err(|e| ErrorInfo::bad_request(json_message(&e)))
-}
-
-/// serde_json's message without the " at line L column C" it appends; a
-/// lone surrogate escape (which a JavaScript string can hold and
-/// `JSON.stringify` writes as `\ud800`) is also named as such.
-pub(crate) fn json_message(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    let message = match message.rsplit_once(" at line ") {
-        Some((m, _)) if e.line() > 0 => m.to_string(),
-        _ => message,
-    };
-    if matches!(message.as_str(), "unexpected end of hex escape" | "lone leading surrogate in hex escape") {
-        return format!(
-            "{message}: a string holds a lone surrogate (\\ud800 to \\udfff not in a pair), which is no character"
-        );
-    }
-    message
+    serde_json::from_str(json).map_err(|e| ErrorInfo::bad_request(crate::format::json::message(&e)))
 }
 
 /// An answer, a reference sheet or an error as JSON text, as
@@ -116,7 +99,7 @@ impl Request for crate::Run {}
 /// WebAssembly package, before it makes room for the text).
 #[allow(clippy::result_large_err)] // the boundary's error shape; built once, on failure only
 pub fn check_request_size(bytes: usize) -> Result<(), ErrorInfo> {
-    crate::run::check_request_size(bytes).map_err(|e| ErrorInfo::new("too_large", e.message()))
+    crate::format::check_request_size(bytes).map_err(|e| ErrorInfo::new("too_large", e.message()))
 }
 
 /// `authorize({role, action, context})`.

@@ -13,7 +13,7 @@ use crate::run::Run;
 use crate::source::Source;
 use rust_decimal::Decimal;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The shipped `rates/`, compiled in (as `build.rs` copies them: comment
 /// lines emptied). A test checks this list matches the folder, so a new
@@ -184,7 +184,9 @@ const EMBEDDED_BUNDLE: &[u8] = include_bytes!("default.bundle");
 pub struct Engine {
     rates: Arc<RateCard>,
     policies: Arc<PolicySet>,
-    fingerprint: Arc<str>,
+    /// Known when read from a bundle; computed at first use otherwise (a
+    /// validation never needs it).
+    fingerprint: Arc<OnceLock<String>>,
 }
 
 impl Engine {
@@ -199,14 +201,18 @@ impl Engine {
     /// the compiled rates and policies, with no TOML to parse. A bundle of
     /// another format version, or truncated, or altered, is refused.
     pub fn from_bundle(bytes: &[u8]) -> Result<Engine, BundleError> {
-        let (rates, policies, fingerprint) = crate::bundle::read(bytes)?;
-        Ok(Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint: fingerprint.into() })
+        let (rates, policies, fingerprint) = crate::format::bundle::read(bytes)?;
+        Ok(Engine {
+            rates: Arc::new(rates),
+            policies: Arc::new(policies),
+            fingerprint: Arc::new(OnceLock::from(fingerprint)),
+        })
     }
 
     /// This engine as a bundle: deterministic (the same sources give the
     /// same bytes on every machine), read back by [`Engine::from_bundle`].
     pub fn to_bundle(&self) -> Vec<u8> {
-        crate::bundle::write(&crate::bundle::content(&self.rates, &self.policies))
+        crate::format::bundle::write(&crate::format::bundle::content(&self.rates, &self.policies))
     }
 
     /// The SHA-256 of this engine's compiled rates and policies, in
@@ -214,12 +220,13 @@ impl Engine {
     /// carries it, so a server can tell whether a browser priced with the
     /// same tables.
     pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
+        self.fingerprint.get_or_init(|| {
+            crate::format::bundle::fingerprint(&crate::format::bundle::content(&self.rates, &self.policies))
+        })
     }
 
     fn new(rates: RateCard, policies: PolicySet) -> Engine {
-        let fingerprint = crate::bundle::fingerprint(&crate::bundle::content(&rates, &policies));
-        Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint: fingerprint.into() }
+        Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint: Arc::new(OnceLock::new()) }
     }
 
     /// An engine on the given sources. Fails with every problem found in
@@ -255,7 +262,7 @@ impl Engine {
 
     /// What a run will cost.
     pub fn estimate(&self, run: &Run) -> Result<Estimate<'_>, EstimateError> {
-        self.rates.estimate(run, &self.fingerprint)
+        self.rates.estimate(run, self.fingerprint())
     }
 
     /// May `role` do `action`, given the context?
@@ -282,7 +289,7 @@ impl Engine {
     /// The pre-checkout quote: estimate, permission, plan rules and
     /// affordability, with every reason for a denial.
     pub fn quote(&self, request: &QuoteRequest) -> Result<Quote<'_>, QuoteError> {
-        crate::checks::quote(&self.rates, &self.policies, &self.fingerprint, request)
+        crate::checks::quote(&self.rates, &self.policies, self.fingerprint(), request)
     }
 
     /// Why a quote's `tools.run` authorization came out as it did: the

@@ -241,7 +241,7 @@ type Fail = Box<EstimateError>;
 
 // `#[inline]`, not `(always)`: natively (opt-level 3) they are inlined all
 // the same; the WebAssembly build (size) keeps one copy of each instead of
-// rust_decimal's arithmetic at every use (6 KB of the gzipped module).
+// rust_decimal's arithmetic at every use.
 // Sums and products are exact or an error; only a division by a batch
 // size that has no exact reciprocal rounds (`batches`).
 #[inline]

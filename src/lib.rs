@@ -3,19 +3,17 @@
 #![deny(missing_docs)]
 
 mod api;
-mod bundle;
-pub use bundle::FORMAT as BUNDLE_FORMAT;
 mod checks;
 mod engine;
 mod error;
 mod estimate;
+mod format;
 pub mod limits;
 mod load;
 mod money;
 mod names;
 mod policy;
 mod rates;
-mod read;
 mod request;
 mod run;
 #[cfg(feature = "schema")]
@@ -39,6 +37,8 @@ pub use error::{
     OrgError, QuantityProblem, QuoteError, TopUpError,
 };
 pub use estimate::{Bounds, Component, Estimate, Line, LineKind, Unit};
+pub use format::bundle::FORMAT as BUNDLE_FORMAT;
+pub use format::toml_request::from_toml_str;
 pub use money::{parse_decimal, Rounding};
 pub use names::NameMap;
 pub use policy::{
@@ -47,7 +47,7 @@ pub use policy::{
 };
 pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 pub use request::{AttrValue, Context, Org, OrgStatus, Pool, QuoteRequest, SpendControls, Usage};
-pub use run::{from_toml_str, ImageItem, Item, Quantity, Run, TextItem, VideoItem};
+pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
 pub use shared::SharedEngine;
 pub use source::Location;

@@ -2,8 +2,8 @@
 //! turning written values into checked decimals while collecting problems.
 
 use crate::error::{LoadProblem, LoadProblemKind};
+use crate::format::document::{Read, Shape};
 use crate::money::{Number, NumberError};
-use crate::read::{Read, Shape};
 use crate::source::{Location, Source};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -100,7 +100,7 @@ impl<'a> FileCtx<'a> {
         if !self.within("bytes of the file", self.src.text.len(), crate::limits::MAX_SOURCE_BYTES, 0..0) {
             return None;
         }
-        match crate::read::document::<T>(&self.src.text) {
+        match crate::format::document::document::<T>(&self.src.text) {
             Ok(doc) => Some(doc),
             Err(Shape { message, span }) => {
                 self.report(LoadProblemKind::Syntax { message }, span);

@@ -487,24 +487,24 @@ struct OrgFile {
 impl Org {
     /// Reads a TOML document whose `[org]` table is the state.
     pub fn from_toml(name: &str, text: &str) -> Result<Org, InputError> {
-        crate::run::from_toml::<OrgFile>(name, text).map(|f| f.org)
+        crate::format::toml_request::from_toml::<OrgFile>(name, text).map(|f| f.org)
     }
 
     /// Reads a JSON document `{"org": {…}}`.
     pub fn from_json(name: &str, text: &str) -> Result<Org, InputError> {
-        crate::run::from_json::<OrgFile>(name, text).map(|f| f.org)
+        crate::format::json::from_json::<OrgFile>(name, text).map(|f| f.org)
     }
 }
 
 impl QuoteRequest {
     /// Reads a quote request from TOML.
     pub fn from_toml(name: &str, text: &str) -> Result<QuoteRequest, InputError> {
-        crate::run::from_toml(name, text)
+        crate::format::toml_request::from_toml(name, text)
     }
 
     /// Reads a quote request from JSON.
     pub fn from_json(name: &str, text: &str) -> Result<QuoteRequest, InputError> {
-        crate::run::from_json(name, text)
+        crate::format::json::from_json(name, text)
     }
 }
 

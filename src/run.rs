@@ -3,13 +3,11 @@
 
 use crate::error::InputError;
 use crate::money::{DecimalStr, NumberError, RawNumber};
-use crate::source::{Location, Source};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
-use std::sync::Arc;
 
 /// A run: an optional tool (adds its per-run credits) and the items it
 /// consumes.
@@ -29,144 +27,13 @@ pub struct Run {
 impl Run {
     /// Reads a run from TOML text; `name` labels positions in errors.
     pub fn from_toml(name: &str, text: &str) -> Result<Run, InputError> {
-        from_toml(name, text)
+        crate::format::toml_request::from_toml(name, text)
     }
 
     /// Reads a run from JSON text; `name` labels positions in errors.
     pub fn from_json(name: &str, text: &str) -> Result<Run, InputError> {
-        from_json(name, text)
+        crate::format::json::from_json(name, text)
     }
-}
-
-/// Requests above [`crate::limits::MAX_REQUEST_BYTES`] are refused unread.
-pub(crate) fn check_request_size(bytes: usize) -> Result<(), InputError> {
-    let limit = crate::limits::MAX_REQUEST_BYTES;
-    if bytes > limit {
-        return Err(InputError::new(format!("the request has {bytes} bytes; the limit is {limit}"), None));
-    }
-    Ok(())
-}
-
-/// Reads any serde type from TOML text, as the engine reads its own request
-/// files: errors carry `name:line:column`, and every number is read exactly
-/// from its text (a TOML float included), never through binary floating
-/// point. For a service's own TOML files that hold tollgate types (an
-/// [`Org`](crate::Org), a [`Context`](crate::Context), a [`Run`]):
-/// `toml::from_str` hands those types floats, which they refuse as inexact.
-///
-/// ```
-/// #[derive(serde::Deserialize)]
-/// struct Job { run: tollgate::Run, ctx: tollgate::Context }
-/// let job: Job = tollgate::from_toml_str("job.toml", r#"
-///     ctx = { amount = 0.30000000000000001 }
-///     [[run.items]]
-///     kind = "video"
-///     model = "clip"
-///     seconds = 2.5
-/// "#)?;
-/// assert_eq!(job.ctx.get("amount").unwrap().to_string(), "0.30000000000000001");
-/// # Ok::<(), tollgate::InputError>(())
-/// ```
-pub fn from_toml_str<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
-    from_toml(name, text)
-}
-
-/// Reads any request type from TOML with line:column positions in errors.
-///
-/// The `toml` crate parses the text into its tree, which keeps every
-/// number's text; its floats are then handed to serde as their text
-/// ([`exact_floats`]), so a TOML request's `0.1` is the decimal 0.1 exactly,
-/// as in a JSON request, with no binary floating point on the way.
-pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
-    check_request_size(text.len())?;
-    read_toml(text).map_err(|e| {
-        let src = Source::new(name, text);
-        let message = e.message().trim();
-        match (e.span(), message) {
-            (None, "recursion limit") => {
-                let location = key_of_too_many_parts(text).map(|s| src.locate(s));
-                InputError::new(format!("recursion limit: a key of {KEY_PARTS} or more dotted parts"), location)
-            }
-            (span, _) => InputError::new(message.to_string(), span.map(|s| src.locate(s))),
-        }
-    })
-}
-
-/// `T` from TOML text, its floats read exactly (see [`from_toml`]).
-pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, toml::de::Error> {
-    let mut root = toml::de::DeTable::parse(text)?;
-    for (_, value) in root.get_mut().iter_mut() {
-        exact_floats(value);
-    }
-    T::deserialize(toml::de::Deserializer::from(root))
-}
-
-/// Every float of a TOML tree replaced by what serde_json hands over for a
-/// number read as text: a one-entry table of [`crate::money::NUMBER_TOKEN`]
-/// to its text, at the float's span. The number readers of the request
-/// types take that path for JSON and TOML alike.
-fn exact_floats(value: &mut toml::Spanned<toml::de::DeValue<'_>>) {
-    use toml::de::{DeTable, DeValue};
-    let span = value.span();
-    match value.get_mut() {
-        DeValue::Float(f) => {
-            let mut table = DeTable::new();
-            let key = toml::Spanned::new(span.clone(), crate::money::NUMBER_TOKEN.into());
-            table.insert(key, toml::Spanned::new(span, DeValue::String(f.as_str().to_string().into())));
-            *value.get_mut() = DeValue::Table(table);
-        }
-        DeValue::Array(items) => items.iter_mut().for_each(exact_floats),
-        DeValue::Table(table) => table.iter_mut().for_each(|(_, v)| exact_floats(v)),
-        _ => {}
-    }
-}
-
-/// Dotted parts of a key the toml crate refuses.
-const KEY_PARTS: usize = 80;
-
-/// Where a key of too many dotted parts starts: the toml crate refuses a
-/// key of 80 parts or more ("recursion limit") without a position. Found
-/// with the crate's own lexer (toml_parser): the first run of that many
-/// key parts joined by dots.
-fn key_of_too_many_parts(text: &str) -> Option<std::ops::Range<usize>> {
-    use toml_parser::lexer::TokenKind;
-    let mut run_start = None;
-    let mut dots = 0usize;
-    for token in toml_parser::Source::new(text).lex() {
-        match token.kind() {
-            TokenKind::Dot => {
-                dots = dots.saturating_add(1);
-                if dots.saturating_add(1) >= KEY_PARTS {
-                    return run_start.map(|s: usize| s..token.span().end());
-                }
-            }
-            TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString => {
-                run_start.get_or_insert(token.span().start());
-            }
-            TokenKind::Whitespace => {}
-            _ => {
-                run_start = None;
-                dots = 0;
-            }
-        }
-    }
-    None
-}
-
-/// Reads any request type from JSON with line:column positions in errors.
-pub(crate) fn from_json<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T, InputError> {
-    check_request_size(text.len())?;
-    serde_json::from_str(text).map_err(|e| {
-        let location = (e.line() > 0).then(|| {
-            let offset = text.split_inclusive('\n').take(e.line().saturating_sub(1)).map(str::len).sum::<usize>()
-                + e.column().saturating_sub(1);
-            Location::new(&Arc::from(name), text, offset..offset)
-        });
-        let message = e.to_string();
-        // serde_json appends " at line L column C"; the location says it already.
-        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-        InputError::new(message, location)
-    })
 }
 
 /// One item of a run, tagged by `kind`.

@@ -235,7 +235,7 @@ fn run_file_into(engine: &Engine, path: &Path, report: &mut TestReport) {
 }
 
 fn run_source(engine: &Engine, src: &Source, report: &mut TestReport) {
-    let file: TestFile = match crate::run::read_toml(&src.text) {
+    let file: TestFile = match crate::format::toml_request::read_toml(&src.text) {
         Ok(f) => f,
         Err(e) => {
             let at = e.span().map(|s| src.locate(s).to_string()).unwrap_or_else(|| src.name.to_string());

@@ -1,8 +1,8 @@
 //! The document form of policy files: what `read` takes out of the TOML
 //! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
+use crate::format::document::{invalid, variant, whole, Entries, Node, Read, Result, Table};
 use crate::money::Number;
-use crate::read::{invalid, variant, whole, Entries, Node, Read, Result, Table};
 #[cfg(feature = "schema")]
 use std::collections::BTreeMap;
 use toml::de::DeValue;

@@ -1,8 +1,8 @@
 //! The document form of rate files: what `read` takes out of the TOML
 //! tree, with spans. (The serde attributes shape the JSON Schema only.)
 
+use crate::format::document::{variant, Entries, Node, Read, Result, Table};
 use crate::money::{Number, Rounding};
-use crate::read::{variant, Entries, Node, Read, Result, Table};
 #[cfg(feature = "schema")]
 use std::collections::BTreeMap;
 use toml::Spanned;

@@ -356,3 +356,59 @@ fn validate_quotes_the_loaded_text_not_a_file_of_that_name() {
     let report = text(&out.stdout);
     assert!(report.contains("[plans.free.tools.\"summarize\"]") && !report.contains("DECOY"), "{report}");
 }
+
+/// `build` writes the bundle the library writes and says its fingerprint;
+/// every query answers from it as from the files; a bad bundle, or a bundle
+/// beside `--rates`, is bad input (exit 2) with the reason on stderr.
+#[test]
+fn build_writes_a_bundle_that_answers_as_the_files_do() {
+    let dir = std::env::temp_dir().join(format!("tollgate-cli-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shipped.bundle");
+    let path = file.to_str().unwrap();
+    let out = tollgate(&["build", "--rates", "rates", "--policies", "policies", "-o", path, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let engine = tollgate::Engine::embedded().unwrap();
+    assert_eq!(report["fingerprint"], engine.fingerprint());
+    assert_eq!(report["format"], tollgate::BUNDLE_FORMAT);
+    assert_eq!(report["ratesVersion"], "2026-04-18");
+    assert_eq!(std::fs::read(&file).unwrap(), engine.to_bundle());
+    assert_eq!(report["bytes"], engine.to_bundle().len());
+    let human = tollgate(&["build", "-o", path]);
+    assert!(text(&human.stdout).contains(&format!("fingerprint {}", engine.fingerprint())), "{}", text(&human.stdout));
+
+    for args in [
+        &["estimate", "examples/runs/storyboard.toml", "--json"][..],
+        &["quote", "examples/quotes/editor-storyboard.toml", "--json"],
+    ] {
+        let from_files = tollgate(args);
+        let from_bundle = tollgate(&[args, &["--bundle", path]].concat());
+        assert_eq!(from_bundle.status.code(), from_files.status.code());
+        assert_eq!(text(&from_bundle.stdout), text(&from_files.stdout));
+    }
+
+    let mut altered = std::fs::read(&file).unwrap();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    let bad = dir.join("altered.bundle");
+    std::fs::write(&bad, altered).unwrap();
+    let out = tollgate(&["estimate", "examples/runs/storyboard.toml", "--bundle", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("truncated or altered"), "{}", text(&out.stderr));
+    let out = tollgate(&["estimate", "examples/runs/storyboard.toml", "--bundle", path, "--rates", "rates"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--bundle replaces --rates and --policies"), "{}", text(&out.stderr));
+    std::fs::remove_file(&file).unwrap();
+    let out = tollgate(&[
+        "build",
+        "--policies",
+        "tests/fixtures/policies-invalid/deny-with-unusable-numbers.toml",
+        "-o",
+        path,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).contains("error["), "{}", text(&out.stdout));
+    assert!(!file.exists(), "files with errors: no bundle written");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

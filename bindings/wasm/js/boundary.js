@@ -11,7 +11,7 @@
 // literal per type, keys in the Rust order, so `JSON.stringify` of what
 // these return is byte for byte the native crate's JSON (the golden vectors
 // check it under Node.js and in Chromium). `JSON.parse` of the keyed JSON
-// did the same job at four times the cost.
+// did the same job at several times the cost.
 //
 // When a Rust answer type gains, loses or reorders a field, its reader here
 // changes with it; the vectors fail until it does.
@@ -28,7 +28,7 @@ export function useMemory(m) {
 
 /** `JSON.stringify(value)` as UTF-8 into the module's memory (`cap` bytes
  *  at `ptr`, one `encodeInto`: wasm-bindgen's own string passing copies
- *  char by char, ten times slower for a quote's request). Returns the bytes
+ *  char by char, much slower for a quote's request). Returns the bytes
  *  written; -1 when it throws (a cycle, a BigInt) or gives no text
  *  (`undefined`, a function): the module then throws `bad_request`; or
  *  `-2 - n` when the text needs `n` bytes, more than `cap`: the module
@@ -68,7 +68,7 @@ export function dropPending() {
 
 /** The tape being read, and where its next token starts. Tokens are cut
  *  out one at a time as the readers ask for them: no array of them all
- *  (`split` cost a third more). */
+ *  (`split` cost more). */
 let tape = "";
 let at = 0;
 

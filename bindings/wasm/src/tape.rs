@@ -4,9 +4,9 @@
 //! reads back into the keyed objects with one object literal per type.
 //!
 //! Why not JSON: `JSON.parse` of a keyed answer was most of what a call cost
-//! from JavaScript (1.9 µs of an estimate's 448-byte answer in Node 20):
-//! every key is read and every object grown key by key. Splitting the tape
-//! and filling literals costs a quarter of that (0.43 µs).
+//! from JavaScript: every key is read and every object grown key by key.
+//! Splitting the tape and filling literals costs a fraction of that (the
+//! figures: docs/module-size.md).
 //!
 //! A token is:
 //! - a string or unit variant: its text; an integer: its decimal digits;

@@ -42,8 +42,8 @@ pub(crate) fn document<T: Read>(text: &str) -> Result<T> {
 
 /// Text in double quotes as `{:?}` writes it for the text a person types:
 /// `"`, `\\` and control characters escaped. Other characters are kept as
-/// they are (`Debug` also escapes unprintable ones, from tables that would be
-/// 3 KB of the WebAssembly module).
+/// they are (`Debug` also escapes unprintable ones, from tables the
+/// WebAssembly module would have to carry).
 pub(crate) fn quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -217,7 +217,7 @@ impl<T: Read> Read for Vec<T> {
     fn read(node: &Node<'_>) -> Result<Self> {
         match node.get_ref() {
             // A plain loop: `collect` into a `Result` instantiates an
-            // adapter per element type, 1–6 KB of the module each.
+            // adapter per element type, each a copy in the module.
             DeValue::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
