@@ -185,8 +185,11 @@ pub struct Engine {
     rates: Arc<RateCard>,
     policies: Arc<PolicySet>,
     /// Known when read from a bundle; computed at first use otherwise (a
-    /// validation never needs it).
+    /// validation never needs it), by `hash`, which only the loader sets:
+    /// so the query-only WebAssembly module, which loads bundles only,
+    /// carries no code to write one.
     fingerprint: Arc<OnceLock<String>>,
+    hash: Option<fn(&RateCard, &PolicySet) -> String>,
 }
 
 impl Engine {
@@ -206,6 +209,7 @@ impl Engine {
             rates: Arc::new(rates),
             policies: Arc::new(policies),
             fingerprint: Arc::new(OnceLock::from(fingerprint)),
+            hash: None,
         })
     }
 
@@ -220,13 +224,15 @@ impl Engine {
     /// carries it, so a server can tell whether a browser priced with the
     /// same tables.
     pub fn fingerprint(&self) -> &str {
-        self.fingerprint.get_or_init(|| {
-            crate::format::bundle::fingerprint(&crate::format::bundle::content(&self.rates, &self.policies))
-        })
+        self.fingerprint.get_or_init(|| self.hash.map(|hash| hash(&self.rates, &self.policies)).unwrap_or_default())
     }
 
     fn new(rates: RateCard, policies: PolicySet) -> Engine {
-        Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint: Arc::new(OnceLock::new()) }
+        fn hash(rates: &RateCard, policies: &PolicySet) -> String {
+            crate::format::bundle::fingerprint(&crate::format::bundle::content(rates, policies))
+        }
+        let fingerprint = Arc::new(OnceLock::new());
+        Engine { rates: Arc::new(rates), policies: Arc::new(policies), fingerprint, hash: Some(hash) }
     }
 
     /// An engine on the given sources. Fails with every problem found in
