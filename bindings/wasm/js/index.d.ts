@@ -386,6 +386,10 @@ export class Engine {
  *  once. */
 export default function init(input?: { module_or_path: unknown } | string | URL): Promise<unknown>;
 
+/** A compiled `WebAssembly.Module`, typed as any object so that these
+ *  types need neither the DOM library nor @types/node. */
+export type CompiledModule = object;
+
 /** Loads the WebAssembly module synchronously from its bytes (an
  *  `ArrayBuffer` or typed array) or a compiled `WebAssembly.Module`. */
-export function initSync(input: { module: ArrayBuffer | ArrayBufferView | WebAssembly.Module }): unknown;
+export function initSync(input: { module: ArrayBuffer | ArrayBufferView | CompiledModule }): unknown;

@@ -9,12 +9,16 @@ import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { consumer, tool, vectors, web } from "./helpers.mjs";
 
-/** `tsc --strict --noEmit` over `files`, with no ambient @types. */
-function tsc(dir, files) {
-  const config = {
-    compilerOptions: { strict: true, noEmit: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext", types: [] },
-    files,
-  };
+/** `tsc --strict --noEmit` over `files`, in one of the two setups users
+ *  have: a browser project (the DOM library, no @types), or a Node.js one
+ *  (no DOM library, only @types/node). */
+function tsc(dir, files, setup = "browser") {
+  const common = { strict: true, noEmit: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext" };
+  const env =
+    setup === "browser"
+      ? { types: [] }
+      : { lib: ["es2022"], types: ["node"], typeRoots: [join(web, "node_modules", "@types")] };
+  const config = { compilerOptions: { ...common, ...env }, files };
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(config));
   return execFileSync(tool("tsc"), ["-p", "tsconfig.json"], { cwd: dir, encoding: "utf8" });
 }
@@ -30,7 +34,7 @@ const types = {
   policySheet: [null, "PolicySheet"],
 };
 
-test("every golden vector satisfies the declared types, and the examples of both entries compile", () => {
+test("every golden vector satisfies the declared types, and the examples of both entries compile, with and without the DOM library", () => {
   const dir = consumer();
   const lines = [
     'import type * as T from "tollgate";',
@@ -53,10 +57,12 @@ test("every golden vector satisfies the declared types, and the examples of both
   writeFileSync(join(dir, "vectors.ts"), lines.join("\n") + "\n");
   copyFileSync(join(web, "examples", "quote.ts"), join(dir, "quote.ts"));
   copyFileSync(join(web, "examples", "editor.ts"), join(dir, "editor.ts"));
-  try {
-    tsc(dir, ["vectors.ts", "quote.ts", "editor.ts"]);
-  } catch (e) {
-    assert.fail(`tsc failed:\n${e.stdout}${e.stderr}`);
+  for (const setup of ["browser", "node"]) {
+    try {
+      tsc(dir, ["vectors.ts", "quote.ts", "editor.ts"], setup);
+    } catch (e) {
+      assert.fail(`tsc (${setup} setup) failed:\n${e.stdout}${e.stderr}`);
+    }
   }
   assert.ok(checked >= 80, `only ${checked} values checked`);
 });
