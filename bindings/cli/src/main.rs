@@ -168,17 +168,76 @@ fn main() -> ExitCode {
     }
 }
 
-fn engine(cli: &Cli) -> Result<Engine, Failure> {
-    match (&cli.bundle, &cli.rates, &cli.policies) {
-        (Some(path), None, None) => {
-            let name = path.display().to_string();
-            let bytes = read_bounded(path, tollgate::limits::MAX_BUNDLE_BYTES)?;
-            Engine::from_bundle(&bytes).map_err(|e| fail(format!("{name}: {e}")))
-        }
-        (Some(_), _, _) => Err(fail("--bundle replaces --rates and --policies: give one or the others")),
-        (None, None, None) => Engine::embedded().map_err(fail),
-        (None, _, _) => Ok(Engine::from_sources(sources(cli)?)?),
+/// Where the rate and policy files come from: `--rates` / `--policies`;
+/// else, for `test`, the policies its test folder sits in (`P/tests` tests
+/// `P`, with a `rates/` beside `P`); else a `rates/` or `policies/` folder
+/// of the current directory; else the embedded defaults (`None`).
+#[derive(Default)]
+struct Origin {
+    rates: Option<PathBuf>,
+    policies: Option<PathBuf>,
+}
+
+fn origin(cli: &Cli) -> Origin {
+    let here = |name: &str| Some(PathBuf::from(name)).filter(|p| p.is_dir());
+    let beside = match &cli.command {
+        Command::Test { paths } => paths.iter().find_map(|p| policies_of_tests(p)),
+        _ => None,
+    };
+    let rates_beside = beside.as_ref().and_then(|p| p.parent()).map(|p| p.join("rates")).filter(|p| p.is_dir());
+    Origin {
+        policies: cli.policies.clone().or(beside).or_else(|| here("policies")),
+        rates: cli.rates.clone().or(rates_beside).or_else(|| here("rates")),
     }
+}
+
+/// The policies folder a test path belongs to: `P` for `P/tests` or a file
+/// in it, when `P` holds `*.toml` files.
+fn policies_of_tests(path: &Path) -> Option<PathBuf> {
+    let tests = if path.is_dir() { path } else { path.parent()? };
+    if tests.file_name()? != "tests" {
+        return None;
+    }
+    let policies = tests.parent()?;
+    let policies = if policies.as_os_str().is_empty() { Path::new(".") } else { policies };
+    let has_toml = std::fs::read_dir(policies)
+        .ok()?
+        .filter_map(Result::ok)
+        .any(|e| e.path().is_file() && e.path().extension().is_some_and(|x| x == "toml"));
+    has_toml.then(|| policies.to_path_buf())
+}
+
+/// What a report says it checked: `rates/ (4 files)` or `the embedded rates`.
+fn checked(origin: &Origin) -> String {
+    let one = |what: &str, path: &Option<PathBuf>| match path {
+        None => format!("the embedded {what}"),
+        Some(p) if p.is_dir() => {
+            let n = std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "toml")).count()
+                })
+                .unwrap_or(0);
+            format!("{what} in {} ({n} file{})", p.display(), if n == 1 { "" } else { "s" })
+        }
+        Some(p) => format!("{what} in {}", p.display()),
+    };
+    format!("checked {} and {}", one("rates", &origin.rates), one("policies", &origin.policies))
+}
+
+fn engine(cli: &Cli) -> Result<Engine, Failure> {
+    if let Some(path) = &cli.bundle {
+        if cli.rates.is_some() || cli.policies.is_some() {
+            return Err(fail("--bundle replaces --rates and --policies: give one or the others"));
+        }
+        let name = path.display().to_string();
+        let bytes = read_bounded(path, tollgate::limits::MAX_BUNDLE_BYTES)?;
+        return Engine::from_bundle(&bytes).map_err(|e| fail(format!("{name}: {e}")));
+    }
+    let origin = origin(cli);
+    if origin.rates.is_none() && origin.policies.is_none() {
+        return Engine::embedded().map_err(fail);
+    }
+    Ok(Engine::from_sources(sources(cli)?)?)
 }
 
 /// A file's bytes, read no further than one byte past `limit`.
@@ -199,11 +258,12 @@ fn sources(cli: &Cli) -> Result<Sources, Failure> {
     if cli.bundle.is_some() {
         return Err(fail("this command reads rate and policy files (--rates, --policies), not a bundle"));
     }
+    let origin = origin(cli);
     let mut sources = Sources::embedded();
-    if let Some(dir) = &cli.rates {
+    if let Some(dir) = &origin.rates {
         sources = sources.rates_dir(dir)?;
     }
-    if let Some(dir) = &cli.policies {
+    if let Some(dir) = &origin.policies {
         sources = sources.policies_dir(dir)?;
     }
     Ok(sources)
@@ -219,7 +279,7 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
     if let Command::Validate { deny_warnings } = &cli.command {
         let sources = sources(cli)?;
         let v = tollgate::validate(sources.clone());
-        let out = if cli.json { render::validation_json(&v) } else { render::validation(&v, &sources) };
+        let out = report(cli, &v, &sources)?;
         let code = if !v.errors.is_empty() {
             2
         } else if *deny_warnings && !v.warnings.is_empty() {
@@ -296,8 +356,11 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             Err(fail("answered before loading"))
         }
         Command::Test { paths } => {
-            let paths = if paths.is_empty() { vec![PathBuf::from("policies/tests")] } else { paths.clone() };
-            let mut out = String::new();
+            // No paths: the tests beside the policies checked.
+            let origin = origin(cli);
+            let tests = origin.policies.as_ref().map_or_else(|| PathBuf::from("policies/tests"), |p| p.join("tests"));
+            let paths = if paths.is_empty() { vec![tests] } else { paths.clone() };
+            let mut out = format!("{}\n", checked(&origin));
             let (mut passed, mut failed) = (0, 0);
             for path in &paths {
                 let report = tollgate::testing::run_path(&engine, path);
@@ -335,16 +398,29 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
     }
 }
 
+/// A validation as `validate` prints it: which files it checked, then every
+/// problem (`--json`: `{checked, errors, warnings}`).
+fn report(cli: &Cli, v: &tollgate::Validation, sources: &Sources) -> Result<String, Failure> {
+    let checked = checked(&origin(cli));
+    if cli.json {
+        let mut value = serde_json::to_value(v).map_err(|e| fail(format!("cannot write JSON: {e}")))?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("checked".into(), checked.into());
+        }
+        return to_json(&value);
+    }
+    Ok(format!("{checked}\n{}", render::validation(v, sources)))
+}
+
 /// `tollgate build`: validate, then write the bundle and say what it is.
 fn build(cli: &Cli, output: &Path) -> Result<Answer, Failure> {
     let sources = sources(cli)?;
     let v = tollgate::validate(sources.clone());
     if !v.errors.is_empty() {
-        let out = if cli.json { render::validation_json(&v) } else { render::validation(&v, &sources) };
-        return Ok(Answer { out, code: 2 });
+        return Ok(Answer { out: report(cli, &v, &sources)?, code: 2 });
     }
     if !v.warnings.is_empty() && !cli.json {
-        eprint!("{}", render::validation(&v, &sources));
+        eprint!("{}", report(cli, &v, &sources)?);
     }
     let engine = Engine::from_sources(sources)?;
     let bundle = engine.to_bundle();

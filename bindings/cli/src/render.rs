@@ -297,10 +297,6 @@ pub fn validation(v: &tollgate::Validation, sources: &tollgate::Sources) -> Stri
     out
 }
 
-pub fn validation_json(v: &tollgate::Validation) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
-}
-
 /// Every rule, one line each: applies or not, effect, id, and why; then
 /// each condition that was evaluated.
 pub fn explanation(x: &tollgate::Explanation) -> String {

@@ -412,3 +412,54 @@ fn build_writes_a_bundle_that_answers_as_the_files_do() {
     assert!(!file.exists(), "files with errors: no bundle written");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// In a folder with its own `policies/` and `rates/`, the obvious commands
+/// check those files, not the embedded defaults, and say which they
+/// checked; a test folder inside a policies folder tests those policies
+/// from anywhere. (A rule renamed on purpose must fail the shipped tests.)
+#[test]
+fn author_files_are_checked_and_named() {
+    let dir = std::env::temp_dir().join(format!("tollgate-cli-author-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for folder in ["rates", "policies", "policies/tests"] {
+        std::fs::create_dir_all(dir.join(folder)).unwrap();
+        for entry in std::fs::read_dir(root().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.join(folder).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let roles = dir.join("policies/roles.toml");
+    let original = std::fs::read_to_string(&roles).unwrap();
+    std::fs::write(&roles, original.replace("id = \"owner-billing-mutations\"", "id = \"owner-billing-renamed\""))
+        .unwrap();
+    let run = |cwd: &std::path::Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tollgate")).current_dir(cwd).args(args).output().unwrap()
+    };
+    let out = run(&dir, &["test"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("checked rates in rates (4 files) and policies in policies (2 files)\n"), "{s}");
+    assert!(s.contains("got allow by [owner-billing-renamed]"), "{s}");
+    // From elsewhere, by the test folder's path.
+    let out = run(&std::env::temp_dir(), &["test", dir.join("policies/tests").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("owner-billing-renamed"), "{}", text(&out.stdout));
+    // validate names what it checked, and sees a broken file.
+    std::fs::write(dir.join("policies/plans.toml"), "[plans.free]\nlimits = 3\n").unwrap();
+    let out = run(&dir, &["validate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).starts_with("checked rates in rates (4 files) and policies in policies (2 files)\n"));
+    let out = run(&dir, &["validate", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["checked"], "checked rates in rates (4 files) and policies in policies (2 files)");
+    assert!(!json["errors"].as_array().unwrap().is_empty());
+    // Where there are no such folders: the embedded defaults, said so.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = run(&empty, &["validate"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("checked the embedded rates and the embedded policies\n"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
