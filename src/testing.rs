@@ -129,7 +129,7 @@ struct QuoteCase {
 }
 
 /// One failed case: where, what was expected, what came out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct TestFailure {
     /// `file:line:column` of the case.
@@ -148,8 +148,23 @@ impl fmt::Display for TestFailure {
     }
 }
 
+/// One case run: its file, position and name, and whether it passed (for
+/// reports that list every case, such as JUnit XML).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct TestCase {
+    /// The test file.
+    pub file: String,
+    /// `file:line:column` of the case.
+    pub at: String,
+    /// The case's name.
+    pub name: String,
+    /// Whether it passed (its failure is in `failures` otherwise).
+    pub passed: bool,
+}
+
 /// The outcome of running test files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct TestReport {
     /// Cases that passed.
@@ -158,6 +173,18 @@ pub struct TestReport {
     pub failures: Vec<TestFailure>,
     /// Files that could not be read (with the reason), counted as failures.
     pub errors: Vec<String>,
+    /// Every case run, in file order.
+    pub cases: Vec<TestCase>,
+}
+
+impl TestReport {
+    /// Adds another report's cases after this one's.
+    pub fn extend(&mut self, other: TestReport) {
+        self.passed += other.passed;
+        self.failures.extend(other.failures);
+        self.errors.extend(other.errors);
+        self.cases.extend(other.cases);
+    }
 }
 
 impl TestReport {
@@ -243,15 +270,13 @@ fn run_source(engine: &Engine, src: &Source, report: &mut TestReport) {
             return;
         }
     };
-    let mut outcomes: Vec<(usize, Option<TestFailure>)> = Vec::new();
+    let mut outcomes: Vec<(usize, TestCase, Option<TestFailure>)> = Vec::new();
     let mut record = |span: std::ops::Range<usize>, name: &str, expected: String, got: Option<String>| {
-        let failure = got.map(|got| TestFailure {
-            at: src.locate(span.clone()).to_string(),
-            name: name.to_string(),
-            expected,
-            got,
-        });
-        outcomes.push((span.start, failure));
+        let at = src.locate(span.clone()).to_string();
+        let case =
+            TestCase { file: src.name.to_string(), at: at.clone(), name: name.to_string(), passed: got.is_none() };
+        let failure = got.map(|got| TestFailure { at, name: name.to_string(), expected, got });
+        outcomes.push((span.start, case, failure));
     };
     for case in &file.authorize {
         let c = case.get_ref();
@@ -349,8 +374,9 @@ fn run_source(engine: &Engine, src: &Source, report: &mut TestReport) {
         };
         record(case.span(), &c.name, expected, got);
     }
-    outcomes.sort_by_key(|(start, _)| *start);
-    for (_, failure) in outcomes {
+    outcomes.sort_by_key(|(start, _, _)| *start);
+    for (_, case, failure) in outcomes {
+        report.cases.push(case);
         match failure {
             Some(f) => report.failures.push(f),
             None => report.passed += 1,

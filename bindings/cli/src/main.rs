@@ -94,6 +94,9 @@ enum Command {
     Test {
         /// Test files or folders.
         paths: Vec<PathBuf>,
+        /// Also write a JUnit XML report to FILE (for CI).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Validate the rate and policy files (every error, as `validate`) and
     /// write them compiled as a bundle: deterministic, versioned, loaded
@@ -181,7 +184,7 @@ struct Origin {
 fn origin(cli: &Cli) -> Origin {
     let here = |name: &str| Some(PathBuf::from(name)).filter(|p| p.is_dir());
     let beside = match &cli.command {
-        Command::Test { paths } => paths.iter().find_map(|p| policies_of_tests(p)),
+        Command::Test { paths, .. } => paths.iter().find_map(|p| policies_of_tests(p)),
         _ => None,
     };
     let rates_beside = beside.as_ref().and_then(|p| p.parent()).map(|p| p.join("rates")).filter(|p| p.is_dir());
@@ -355,25 +358,31 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
         Command::Validate { .. } | Command::Schema { .. } | Command::Build { .. } => {
             Err(fail("answered before loading"))
         }
-        Command::Test { paths } => {
+        Command::Test { paths, junit } => {
             // No paths: the tests beside the policies checked.
             let origin = origin(cli);
             let tests = origin.policies.as_ref().map_or_else(|| PathBuf::from("policies/tests"), |p| p.join("tests"));
             let paths = if paths.is_empty() { vec![tests] } else { paths.clone() };
-            let mut out = format!("{}\n", checked(&origin));
-            let (mut passed, mut failed) = (0, 0);
+            let mut report = tollgate::testing::TestReport::default();
             for path in &paths {
-                let report = tollgate::testing::run_path(&engine, path);
-                passed += report.passed;
-                failed += report.failures.len() + report.errors.len();
-                for e in &report.errors {
-                    out.push_str(&format!("ERROR {e}\n"));
-                }
-                for f in &report.failures {
-                    out.push_str(&format!("{f}\n"));
-                }
+                report.extend(tollgate::testing::run_path(&engine, path));
             }
-            out.push_str(&format!("{passed} passed, {failed} failed\n"));
+            let checked = checked(&origin);
+            if let Some(file) = junit {
+                std::fs::write(file, render::junit(&report))
+                    .map_err(|e| fail(format!("cannot write `{}`: {e}", file.display())))?;
+            }
+            let failed = report.failures.len() + report.errors.len();
+            let out = if json {
+                let mut value = serde_json::to_value(&report).map_err(|e| fail(format!("cannot write JSON: {e}")))?;
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("checked".into(), checked.into());
+                    map.insert("failed".into(), failed.into());
+                }
+                to_json(&value)?
+            } else {
+                format!("{checked}\n{report}\n")
+            };
             Ok(Answer::verdict(out, failed == 0))
         }
         Command::Rates { kind } => {

@@ -312,3 +312,92 @@ pub fn explanation(x: &tollgate::Explanation) -> String {
     }
     out
 }
+
+/// A test report as JUnit XML (written with quick-xml): one `testsuite` per
+/// test file, one `testcase` per case, a `failure` with what was expected
+/// and what came out; a file that could not be read is a suite of one
+/// case with an `error`.
+pub fn junit(report: &tollgate::testing::TestReport) -> String {
+    use quick_xml::events::{BytesDecl, Event};
+    use quick_xml::Writer;
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let failures: usize = report.failures.len();
+    let mut files: Vec<&str> = Vec::new();
+    for case in &report.cases {
+        if !files.contains(&case.file.as_str()) {
+            files.push(&case.file);
+        }
+    }
+    let total = report.cases.len() + report.errors.len();
+    let result = (|| -> std::io::Result<()> {
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        w.create_element("testsuites")
+            .with_attribute(("name", "tollgate test"))
+            .with_attribute(("tests", total.to_string().as_str()))
+            .with_attribute(("failures", failures.to_string().as_str()))
+            .with_attribute(("errors", report.errors.len().to_string().as_str()))
+            .write_inner_content(|w| {
+                for file in &files {
+                    let cases: Vec<_> = report.cases.iter().filter(|c| c.file == *file).collect();
+                    let failed = cases.iter().filter(|c| !c.passed).count();
+                    w.create_element("testsuite")
+                        .with_attribute(("name", *file))
+                        .with_attribute(("tests", cases.len().to_string().as_str()))
+                        .with_attribute(("failures", failed.to_string().as_str()))
+                        .with_attribute(("errors", "0"))
+                        .write_inner_content(|w| {
+                            for case in cases {
+                                let element = w
+                                    .create_element("testcase")
+                                    .with_attribute(("name", case.name.as_str()))
+                                    .with_attribute(("classname", case.file.as_str()))
+                                    .with_attribute(("file", case.at.as_str()));
+                                let failure = report.failures.iter().find(|f| f.at == case.at && f.name == case.name);
+                                match failure {
+                                    Some(f) if !case.passed => {
+                                        element.write_inner_content(|w| {
+                                            let message = format!("expected {}, got {}", f.expected, f.got);
+                                            w.create_element("failure")
+                                                .with_attribute(("message", message.as_str()))
+                                                .write_empty()?;
+                                            Ok(())
+                                        })?;
+                                    }
+                                    _ => {
+                                        element.write_empty()?;
+                                    }
+                                }
+                            }
+                            Ok(())
+                        })?;
+                }
+                for error in &report.errors {
+                    let file = error.split(':').next().unwrap_or(error);
+                    w.create_element("testsuite")
+                        .with_attribute(("name", file))
+                        .with_attribute(("tests", "1"))
+                        .with_attribute(("failures", "0"))
+                        .with_attribute(("errors", "1"))
+                        .write_inner_content(|w| {
+                            w.create_element("testcase")
+                                .with_attribute(("name", "(the file)"))
+                                .with_attribute(("classname", file))
+                                .write_inner_content(|w| {
+                                    w.create_element("error")
+                                        .with_attribute(("message", error.as_str()))
+                                        .write_empty()?;
+                                    Ok(())
+                                })?;
+                            Ok(())
+                        })?;
+                }
+                Ok(())
+            })?;
+        Ok(())
+    })();
+    match result {
+        // Writing to a Vec cannot fail.
+        Ok(()) => String::from_utf8_lossy(&w.into_inner()).into_owned() + "\n",
+        Err(e) => format!("<!-- cannot write the report: {e} -->\n"),
+    }
+}

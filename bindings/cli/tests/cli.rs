@@ -463,3 +463,32 @@ fn author_files_are_checked_and_named() {
     assert!(text(&out.stdout).starts_with("checked the embedded rates and the embedded policies\n"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `test --json` is the report as JSON (every case, every failure, what was
+/// checked); `--junit FILE` writes JUnit XML for CI: a suite per file, a
+/// case per test, a failure with what was expected and what came out.
+#[test]
+fn test_reports_as_json_and_junit() {
+    let junit = std::env::temp_dir().join(format!("tollgate-junit-{}.xml", std::process::id()));
+    let out =
+        tollgate(&["test", "tests/fixtures/policy-tests/failing.toml", "--json", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["passed"], 1);
+    assert_eq!(json["failed"], 6);
+    assert_eq!(json["cases"].as_array().unwrap().len(), 7);
+    assert_eq!(json["failures"][0]["at"], "tests/fixtures/policy-tests/failing.toml:9:1");
+    assert_eq!(json["failures"][0]["expected"], "allow");
+    assert!(json["checked"].as_str().unwrap().starts_with("checked rates in rates"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tollgate test\" tests=\"7\" failures=\"6\" errors=\"0\">"), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 7);
+    assert_eq!(xml.matches("<failure ").count(), 6);
+    assert!(xml.contains("<failure message=\"expected allow, got deny by [] (`admin` may not `billing.top_up` (no rule allows it))\"/>"), "{xml}");
+    // A file that is not a test file is an error case of its own.
+    let out = tollgate(&["test", "tests/fixtures/rates/rates.toml", "--junit", junit.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("errors=\"1\"") && xml.contains("<error message="), "{xml}");
+    std::fs::remove_file(&junit).unwrap();
+}
