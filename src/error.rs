@@ -198,7 +198,7 @@ pub enum LoadProblemKind {
         value: i64,
     },
     /// A default that names nothing defined.
-    #[error("{what} `{value}` is not defined (defined: {})", list(.known))]
+    #[error("{what} `{value}` is not defined ({})", hint("defined", .value, .known))]
     UnknownDefault {
         /// `default_quality`, `default_size`, ...
         what: &'static str,
@@ -224,7 +224,7 @@ pub enum LoadProblemKind {
         what: &'static str,
     },
     /// A reference to a name that is not defined.
-    #[error("unknown {what} `{name}` (known: {})", list(.known))]
+    #[error("unknown {what} `{name}` ({})", hint("known", .name, .known))]
     UnknownName {
         /// `role`, `action`, `attribute`, `plan`, `feature`.
         what: &'static str,
@@ -430,7 +430,7 @@ impl InputError {
 #[non_exhaustive]
 pub enum EstimateError {
     /// A model the rate tables do not define.
-    #[error("items[{item}]: unknown {kind} model `{model}` (known: {})", list(.known))]
+    #[error("items[{item}]: unknown {kind} model `{model}` ({})", hint("known", .model, .known))]
     UnknownModel {
         /// Index of the item in the run.
         item: usize,
@@ -442,7 +442,7 @@ pub enum EstimateError {
         known: Vec<String>,
     },
     /// An image quality the model does not price.
-    #[error("items[{item}]: unknown quality `{quality}` for `{model}` (known: {})", list(.known))]
+    #[error("items[{item}]: unknown quality `{quality}` for `{model}` ({})", hint("known", .quality, .known))]
     UnknownQuality {
         /// Index of the item.
         item: usize,
@@ -454,7 +454,7 @@ pub enum EstimateError {
         known: Vec<String>,
     },
     /// An image size the model does not price at that quality.
-    #[error("items[{item}]: unknown size `{size}` for `{model}` at quality `{quality}` (known: {})", list(.known))]
+    #[error("items[{item}]: unknown size `{size}` for `{model}` at quality `{quality}` ({})", hint("known", .size, .known))]
     UnknownSize {
         /// Index of the item.
         item: usize,
@@ -468,7 +468,7 @@ pub enum EstimateError {
         known: Vec<String>,
     },
     /// A video resolution the model does not price.
-    #[error("items[{item}]: unknown resolution `{resolution}` for `{model}` (known: {})", list(.known))]
+    #[error("items[{item}]: unknown resolution `{resolution}` for `{model}` ({})", hint("known", .resolution, .known))]
     UnknownResolution {
         /// Index of the item.
         item: usize,
@@ -480,7 +480,7 @@ pub enum EstimateError {
         known: Vec<String>,
     },
     /// A tool the rate tables do not define.
-    #[error("unknown tool `{tool}` (known: {})", list(.known))]
+    #[error("unknown tool `{tool}` ({})", hint("known", .tool, .known))]
     UnknownTool {
         /// The tool asked for.
         tool: String,
@@ -588,6 +588,45 @@ impl EstimateError {
     }
 }
 
+/// `known: a, b, c` (or `declared:`, `defined:`), led by the nearest known
+/// name when one is close enough to be what was meant: `did you mean
+/// `seats`? known: …`. Near: the names, ASCII letters lowercased, differ in at most 30 %
+/// of their characters (strsim's optimal string alignment distance, where a
+/// swap of two neighbours is one edit: `lable`, `label`), or one begins or
+/// ends the other (`max_seats`, `seats`).
+pub(crate) fn hint(word: &str, name: &str, known: &[String]) -> String {
+    match nearest(name, known.iter().map(String::as_str)) {
+        Some(k) => format!("did you mean `{k}`? {word}: {}", list(known)),
+        None => format!("{word}: {}", list(known)),
+    }
+}
+
+/// The known name nearest to `name`, when one is near enough to be what
+/// was meant (see [`hint`]).
+pub(crate) fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    // ASCII case only: Unicode case tables would be kilobytes of the
+    // WebAssembly module, for names that are ASCII in practice.
+    let lower = name.to_ascii_lowercase();
+    let nearness = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        let affix = |long: &str, short: &str| long.starts_with(short) || long.ends_with(short);
+        let held = k.len() > 2 && lower.len() > 2 && (affix(&lower, &k) || affix(&k, &lower));
+        let longest = lower.chars().count().max(k.chars().count()).max(1);
+        #[allow(clippy::cast_precision_loss)] // name lengths, far below 2^52
+        let similar = 1.0 - strsim::osa_distance(&lower, &k) as f64 / longest as f64;
+        similar.max(if held { 0.7 } else { 0.0 })
+    };
+    known
+        .filter(|k| *k != name)
+        .map(|k| (nearness(k), k))
+        .filter(|(score, _)| *score >= 0.7)
+        .fold(None::<(f64, &str)>, |best, (score, k)| match best {
+            Some((b, _)) if b >= score => best,
+            _ => Some((score, k)),
+        })
+        .map(|(_, k)| k)
+}
+
 /// Names a message lists at most; the error's `known` field keeps them all.
 const LISTED: usize = 20;
 
@@ -606,7 +645,7 @@ pub(crate) fn list(items: &[String]) -> String {
 #[non_exhaustive]
 pub enum AuthorizeError {
     /// A role the policies do not define.
-    #[error("unknown role `{role}` (known: {})", list(.known))]
+    #[error("unknown role `{role}` ({})", hint("known", .role, .known))]
     UnknownRole {
         /// The role asked for.
         role: String,
@@ -614,7 +653,7 @@ pub enum AuthorizeError {
         known: Vec<String>,
     },
     /// An action outside the vocabulary.
-    #[error("unknown action `{action}` (known: {})", list(.known))]
+    #[error("unknown action `{action}` ({})", hint("known", .action, .known))]
     UnknownAction {
         /// The action asked for.
         action: String,
@@ -622,7 +661,7 @@ pub enum AuthorizeError {
         known: Vec<String>,
     },
     /// A context attribute the policies do not declare.
-    #[error("unknown context attribute `{attr}` (declared: {})", list(.known))]
+    #[error("unknown context attribute `{attr}` ({})", hint("declared", .attr, .known))]
     UnknownAttribute {
         /// The attribute given.
         attr: String,
@@ -678,7 +717,7 @@ impl OrgError {
 #[non_exhaustive]
 pub enum LimitError {
     /// The organization's plan is not defined.
-    #[error("unknown plan `{plan}` (known: {})", list(.known))]
+    #[error("unknown plan `{plan}` ({})", hint("known", .plan, .known))]
     UnknownPlan {
         /// The plan named by the organization.
         plan: String,
@@ -686,7 +725,7 @@ pub enum LimitError {
         known: Vec<String>,
     },
     /// A limit no plan states.
-    #[error("unknown limit `{limit}` (known: {})", list(.known))]
+    #[error("unknown limit `{limit}` ({})", hint("known", .limit, .known))]
     UnknownLimit {
         /// The limit asked for.
         limit: String,
@@ -730,7 +769,7 @@ impl LimitError {
 #[non_exhaustive]
 pub enum TopUpError {
     /// The organization's plan is not defined.
-    #[error("unknown plan `{plan}` (known: {})", list(.known))]
+    #[error("unknown plan `{plan}` ({})", hint("known", .plan, .known))]
     UnknownPlan {
         /// The plan.
         plan: String,
@@ -800,7 +839,7 @@ pub enum QuoteError {
     #[error(transparent)]
     Authorize(#[from] AuthorizeError),
     /// The organization's plan is not defined.
-    #[error("unknown plan `{plan}` (known: {})", list(.known))]
+    #[error("unknown plan `{plan}` ({})", hint("known", .plan, .known))]
     UnknownPlan {
         /// The plan.
         plan: String,
@@ -881,5 +920,26 @@ impl BundleError {
             BundleError::Version { .. } => "bundle_version",
             _ => "bad_bundle",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hint, nearest};
+
+    #[test]
+    fn the_nearest_name_is_suggested_only_when_near() {
+        let known = ["seats", "projects_per_org", "pending_invitations", "label", "gpt-4o", "doc.write"];
+        let near = |name: &str| nearest(name, known.iter().copied());
+        assert_eq!(near("max_seats"), Some("seats"));
+        assert_eq!(near("lable"), Some("label"));
+        assert_eq!(near("gpt-5o"), Some("gpt-4o"));
+        assert_eq!(near("Seats"), Some("seats"));
+        assert_eq!(near("doc.print"), None);
+        assert_eq!(near("zz"), None);
+        assert_eq!(near("seats"), None, "a known name suggests no other");
+        let known: Vec<String> = ["projects", "seats"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(hint("known", "seat", &known), "did you mean `seats`? known: projects, seats");
+        assert_eq!(hint("known", "xyz", &known), "known: projects, seats");
     }
 }

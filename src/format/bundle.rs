@@ -93,7 +93,8 @@ pub(crate) fn read(bytes: &[u8]) -> Result<(RateCard, PolicySet, String), Bundle
     }
     let malformed = |reason: String| BundleError::Malformed { reason };
     let (owned, rest) = crate::source::sharing_file_names(|| postcard::take_from_bytes::<Owned>(content))
-        .map_err(|e| malformed(e.to_string()))?;
+        // (postcard's own messages name its wire types, not the bundle's parts.)
+        .map_err(|_| malformed(format!("its content does not decode as bundle format {FORMAT}")))?;
     if !rest.is_empty() {
         return Err(malformed(format!("{} bytes after the content", rest.len())));
     }

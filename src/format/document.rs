@@ -109,9 +109,12 @@ impl<'a, 'i> Table<'a, 'i> {
         };
         if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.get_ref().as_ref())) {
             let name = key.get_ref();
-            let message = match fields {
-                [] => format!("unknown field `{name}`, there are no fields"),
-                _ => format!("unknown field `{name}`, expected {}", one_of(fields)),
+            let message = match (fields, crate::error::nearest(name, fields.iter().copied())) {
+                ([], _) => format!("unknown field `{name}`, there are no fields"),
+                (_, Some(near)) => {
+                    format!("unknown field `{name}` (did you mean `{near}`?), expected {}", one_of(fields))
+                }
+                (_, None) => format!("unknown field `{name}`, expected {}", one_of(fields)),
             };
             return Err(Shape { message, span: key.span() });
         }

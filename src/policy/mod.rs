@@ -745,15 +745,41 @@ fn check_limits(docs: &[(usize, PolicyDoc)], sources: &[Source], problems: &mut 
         }
     }
     stated.sort_by(|a, b| a.0.cmp(b.0));
+    // A limit that fewer than half of the plans state is taken for a
+    // mistake in those plans (a typo, `max_seats` for `seats`) and reported
+    // at its own key there, with the nearest known limit; the plans that
+    // leave it out are not blamed for it.
+    let plans = docs.iter().map(|(_, d)| d.plans.len()).sum::<usize>();
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for &(limit, _) in &stated {
+        match counts.last_mut() {
+            Some((l, n)) if *l == limit => *n += 1,
+            _ => counts.push((limit, 1)),
+        }
+    }
+    let stray = |limit: &str| counts.iter().any(|&(l, n)| l == limit && n.saturating_mul(2) < plans);
+    let known: Vec<String> = counts.iter().filter(|(l, _)| !stray(l)).map(|(l, _)| l.to_string()).collect();
     stated.dedup_by(|later, first| later.0 == first.0);
     for (index, doc) in docs {
         let Some(src) = sources.get(*index) else { continue };
         let mut cx = FileCtx { src, index: *index, problems };
+        for (_, p) in &doc.plans {
+            for key in p.get_ref().limits.get_ref().keys() {
+                if stray(key.get_ref()) {
+                    let kind = LoadProblemKind::UnknownName {
+                        what: "limit",
+                        name: key.get_ref().clone(),
+                        known: known.clone(),
+                    };
+                    cx.report(kind, key.span());
+                }
+            }
+        }
         for (plan, p) in &doc.plans {
             let mut has: Vec<&str> = p.get_ref().limits.get_ref().keys().map(|k| k.get_ref().as_str()).collect();
             has.sort_unstable();
             for &(limit, by) in &stated {
-                if has.binary_search(&limit).is_err() {
+                if has.binary_search(&limit).is_err() && !stray(limit) {
                     let kind = LoadProblemKind::MissingLimit {
                         plan: plan.get_ref().clone(),
                         limit: limit.to_string(),

@@ -54,7 +54,7 @@ fn bad_run_exits_2_with_position_on_stderr() {
     let out = tollgate(&["estimate", run.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("unknown text model `gpt-5o` (known: claude-3.5-haiku,"),
+        text(&out.stderr).contains("unknown text model `gpt-5o` (did you mean `gpt-4o`? known: claude-3.5-haiku,"),
         "{}",
         text(&out.stderr)
     );
