@@ -102,8 +102,10 @@ impl<'a> FileCtx<'a> {
         }
         match crate::format::document::document::<T>(&self.src.text) {
             Ok(doc) => Some(doc),
-            Err(Shape { message, span }) => {
-                self.report(LoadProblemKind::Syntax { message }, span);
+            Err(shapes) => {
+                for Shape { message, span } in shapes {
+                    self.report(LoadProblemKind::Syntax { message }, span);
+                }
                 None
             }
         }

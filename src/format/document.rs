@@ -32,12 +32,42 @@ pub(crate) trait Read: Sized {
     fn read(node: &Node<'_>) -> Result<Self>;
 }
 
-/// Parses a TOML document and reads it as `T`.
-pub(crate) fn document<T: Read>(text: &str) -> Result<T> {
-    let root =
-        DeTable::parse(text).map_err(|e| Shape { message: e.message().to_string(), span: e.span().unwrap_or(0..0) })?;
+std::thread_local! {
+    /// Shape problems found while a document is read that did not stop the
+    /// reading: an unknown field, an element of a list or table that could
+    /// not be read (its siblings are still read). `document` collects them.
+    static FOUND: std::cell::RefCell<Vec<Shape>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes a problem and carries on reading.
+fn note(shape: Shape) {
+    FOUND.with(|f| f.borrow_mut().push(shape));
+}
+
+/// Parses a TOML document and reads it as `T`; or every syntax problem
+/// (the toml crate recovers past each), else every shape problem, in the
+/// order of the text.
+pub(crate) fn document<T: Read>(text: &str) -> std::result::Result<T, Vec<Shape>> {
+    let (root, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        let mut shapes: Vec<Shape> =
+            errors.iter().map(|e| Shape { message: e.message().to_string(), span: e.span().unwrap_or(0..0) }).collect();
+        shapes.sort_by_key(|s| s.span.start);
+        return Err(shapes);
+    }
     let (span, table) = (root.span(), root.into_inner());
-    T::read(&Spanned::new(span, DeValue::Table(table)))
+    FOUND.with(|f| f.borrow_mut().clear());
+    let read = T::read(&Spanned::new(span, DeValue::Table(table)));
+    let mut shapes = FOUND.with(|f| std::mem::take(&mut *f.borrow_mut()));
+    match read {
+        Ok(doc) if shapes.is_empty() => Ok(doc),
+        Ok(_) => Err(shapes),
+        Err(last) => {
+            shapes.push(last);
+            shapes.sort_by_key(|s| s.span.start);
+            Err(shapes)
+        }
+    }
 }
 
 /// Text in double quotes as `{:?}` writes it for the text a person types:
@@ -107,7 +137,7 @@ impl<'a, 'i> Table<'a, 'i> {
         let DeValue::Table(table) = node.get_ref() else {
             return Err(invalid(node, "a table"));
         };
-        if let Some((key, _)) = table.iter().find(|(k, _)| !fields.contains(&k.get_ref().as_ref())) {
+        for (key, _) in table.iter().filter(|(k, _)| !fields.contains(&k.get_ref().as_ref())) {
             let name = key.get_ref();
             let message = match (fields, crate::error::nearest(name, fields.iter().copied())) {
                 ([], _) => format!("unknown field `{name}`, there are no fields"),
@@ -116,7 +146,7 @@ impl<'a, 'i> Table<'a, 'i> {
                 }
                 (_, None) => format!("unknown field `{name}`, expected {}", one_of(fields)),
             };
-            return Err(Shape { message, span: key.span() });
+            note(Shape { message, span: key.span() });
         }
         Ok(Table { span: node.span(), table })
     }
@@ -222,9 +252,14 @@ impl<T: Read> Read for Vec<T> {
             // A plain loop: `collect` into a `Result` instantiates an
             // adapter per element type, each a copy in the module.
             DeValue::Array(items) => {
+                // An element that cannot be read is noted, and the others
+                // are still read: every problem of a file in one run.
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    out.push(T::read(item)?);
+                    match T::read(item) {
+                        Ok(v) => out.push(v),
+                        Err(e) => note(e),
+                    }
                 }
                 Ok(out)
             }
@@ -275,7 +310,10 @@ impl<T: Read> Read for Entries<T> {
             DeValue::Table(table) => {
                 let mut out = Vec::with_capacity(table.len());
                 for (k, v) in table {
-                    out.push((Spanned::new(k.span(), k.get_ref().to_string()), T::read(v)?));
+                    match T::read(v) {
+                        Ok(v) => out.push((Spanned::new(k.span(), k.get_ref().to_string()), v)),
+                        Err(e) => note(e),
+                    }
                 }
                 Ok(Entries(out))
             }
@@ -310,8 +348,48 @@ mod tests {
     }
 
     fn err(text: &str) -> (String, String) {
-        let e = document::<Doc>(text).unwrap_err();
+        let e = document::<Doc>(text).unwrap_err().remove(0);
         (e.message, text[e.span].to_string())
+    }
+
+    /// Every problem of a document in one run: every unknown field, and a
+    /// bad element of a list does not stop its siblings. (Within one table,
+    /// reading stops at its first field of the wrong type.)
+    #[test]
+    fn every_shape_problem_is_reported_not_only_the_first() {
+        let text = "name = 5\nextra = 1\nother = 2\n";
+        let problems: Vec<(String, String)> =
+            document::<Doc>(text).unwrap_err().into_iter().map(|e| (e.message, text[e.span].to_string())).collect();
+        assert_eq!(
+            problems,
+            [
+                ("invalid type: integer `5`, expected a string".to_string(), "5".to_string()),
+                ("unknown field `extra`, expected one of `name`, `count`, `tags`, `on`".into(), "extra".into()),
+                ("unknown field `other`, expected one of `name`, `count`, `tags`, `on`".into(), "other".into()),
+            ]
+        );
+        let list = "[[docs]]\nname = 1\n[[docs]]\nname = \"ok\"\n[[docs]]\nname = \"b\"\ntags = [\"a\", 3, true]\n";
+        let e = Entries::<Vec<Doc>>::read(&{
+            let (span, table) = {
+                let root = DeTable::parse(list).unwrap();
+                (root.span(), root.into_inner())
+            };
+            Spanned::new(span, DeValue::Table(table))
+        });
+        assert!(e.is_ok());
+        let noted = FOUND.with(|f| std::mem::take(&mut *f.borrow_mut()));
+        let messages: Vec<&str> = noted.iter().map(|s| s.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "invalid type: integer `1`, expected a string",
+                "invalid type: integer `3`, expected a string",
+                "invalid type: boolean `true`, expected a string",
+            ]
+        );
+        // Syntax: every error the toml crate recovers past.
+        let syntax = document::<Doc>("name = \"a\"\nx = = 1\ny = [1,\n").unwrap_err();
+        assert!(syntax.len() >= 2, "{syntax:?}");
     }
 
     #[test]
