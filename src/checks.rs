@@ -489,10 +489,32 @@ pub(crate) fn quote<'e>(
     let estimate = rates.estimate(&req.run, fingerprint)?;
     let cost = estimate.charged.high;
     let link = org.billing_link();
-    let upgrade = policies.upgrade_of(plan);
+    // Next steps respect the role: an offer to buy (a top-up, an upgrade)
+    // goes to a role that may take it; another role is told who can.
+    let may = |action: &str| policies.authorize(&req.role, action, &ctx).is_ok_and(|d| d.allowed());
+    let who = |action: &str| {
+        let roles: Vec<&str> = policies
+            .roles
+            .iter()
+            .map(|r| &*r.name)
+            .filter(|r| policies.authorize(r, action, &ctx).is_ok_and(|d| d.allowed()))
+            .collect();
+        match roles.as_slice() {
+            [] => "no role".to_string(),
+            [one] => format!("the {one}"),
+            [init @ .., last] => format!("the {} or {last}", init.join(", ")),
+        }
+    };
+    let may_upgrade = may("billing.checkout");
+    let upgrade = policies.upgrade_of(plan).filter(|_| may_upgrade);
+    let upgrade_to = policies.upgrade_of(plan);
     let upgrade_hint = |m: &mut String| {
-        if let Some(u) = &upgrade {
-            m.push_str(&format!(" — upgrade to {}", u.label));
+        if let Some(u) = &upgrade_to {
+            if may_upgrade {
+                m.push_str(&format!(" — upgrade to {}", u.label));
+            } else {
+                m.push_str(&format!(" — {} can upgrade to {}", who("billing.checkout"), u.label));
+            }
         }
     };
     let mut reasons = Vec::new();
@@ -552,7 +574,7 @@ pub(crate) fn quote<'e>(
             Some(t) => short.max(Decimal::from(t.min)),
             None => short,
         };
-        let quote = policies.quote_top_up(org, wanted).ok();
+        let quote = policies.quote_top_up(org, wanted).ok().filter(|_| may("billing.top_up"));
         let mut m = format!(
             "this run may cost up to {} credits; the balance is {} (short {})",
             n(cost),
@@ -563,6 +585,7 @@ pub(crate) fn quote<'e>(
             Some(q) => {
                 m.push_str(&format!(" — add {} credits for {:.2} {}", n(q.credits), q.price.amount, q.price.currency))
             }
+            None if !may("billing.top_up") => m.push_str(&format!(" — {} can add credits", who("billing.top_up"))),
             None => m.push_str(" — no single top-up covers it; contact the owner"),
         }
         top_up.clone_from(&quote);

@@ -161,8 +161,21 @@ fn quote_lists_every_reason_and_exits_1_when_denied() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let codes: Vec<&str> = v["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["FREQUENCY_CAP", "INSUFFICIENT_CREDITS", "SPEND_CAP_REACHED"]);
-    assert_eq!(v["topUp"]["credits"], "100");
     assert_eq!(v["reasons"][1]["billingLink"], "/org/acme/billing");
+    // An editor may not buy credits: no top-up is offered, and the message
+    // says who can; the owner, asking the same, is offered the top-up.
+    assert_eq!(v["topUp"], serde_json::Value::Null);
+    assert!(v["reasons"][1]["message"].as_str().unwrap().ends_with(" — the owner can add credits"), "{v}");
+    let text_of = std::fs::read_to_string(root().join("examples/quotes/denied-every-reason.toml")).unwrap();
+    let as_owner = text_of.replacen("role = \"editor\"", "role = \"owner\"", 1);
+    assert_ne!(as_owner, text_of, "the example is an editor's");
+    let file = std::env::temp_dir().join(format!("tollgate-owner-{}.toml", std::process::id()));
+    std::fs::write(&file, as_owner).unwrap();
+    let out = tollgate(&["quote", file.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["topUp"]["credits"], "100");
+    assert!(v["reasons"].as_array().unwrap().iter().any(|r| r["upgrade"]["plan"] == "pro"), "{v}");
+    std::fs::remove_file(&file).unwrap();
 }
 
 #[test]

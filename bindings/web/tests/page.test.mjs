@@ -95,12 +95,17 @@ test("the default request: an editor's storyboard run on Free is allowed", async
   await page.screenshot({ path: join(out, "precheckout-allowed.png"), fullPage: true });
 });
 
-test("a short balance is denied with the top-up that covers it", async () => {
+test("a short balance is denied; the owner is offered the top-up that covers it, an editor is told who can buy", async () => {
   await page.fill("#balance", "100");
-  const { n } = await matchesNative("balance 100");
-  assert.deepEqual(n.reasons.map((r) => r.code), ["INSUFFICIENT_CREDITS"]);
-  assert.ok(n.topUp);
+  const editor = await matchesNative("balance 100, editor");
+  assert.deepEqual(editor.n.reasons.map((r) => r.code), ["INSUFFICIENT_CREDITS"]);
+  assert.equal(editor.n.topUp, undefined);
+  assert.match(editor.n.reasons[0].message, / — the owner can add credits$/);
+  await page.selectOption("#role", "owner");
+  const owner = await matchesNative("balance 100, owner");
+  assert.ok(owner.n.topUp);
   await page.screenshot({ path: join(out, "precheckout-short.png"), fullPage: true });
+  await page.selectOption("#role", "editor");
 });
 
 test("ranges, a spend cap and a used-up daily cap show every reason", async () => {
