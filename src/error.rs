@@ -601,6 +601,18 @@ pub(crate) fn hint(word: &str, name: &str, known: &[String]) -> String {
     }
 }
 
+/// [`hint`] for names the policies define: when they define none of the
+/// kind, the message says so (an engine built from rate files alone has no
+/// roles, actions, plans or limits).
+pub(crate) fn hint_policies(what: &str, name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return format!(
+            "the policies define no {what}: an engine built from rate files alone has none; load policies too"
+        );
+    }
+    hint("known", name, known)
+}
+
 /// The known name nearest to `name`, when one is near enough to be what
 /// was meant (see [`hint`]).
 pub(crate) fn nearest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
@@ -645,7 +657,7 @@ pub(crate) fn list(items: &[String]) -> String {
 #[non_exhaustive]
 pub enum AuthorizeError {
     /// A role the policies do not define.
-    #[error("unknown role `{role}` ({})", hint("known", .role, .known))]
+    #[error("unknown role `{role}` ({})", hint_policies("roles", .role, .known))]
     UnknownRole {
         /// The role asked for.
         role: String,
@@ -653,7 +665,7 @@ pub enum AuthorizeError {
         known: Vec<String>,
     },
     /// An action outside the vocabulary.
-    #[error("unknown action `{action}` ({})", hint("known", .action, .known))]
+    #[error("unknown action `{action}` ({})", hint_policies("actions", .action, .known))]
     UnknownAction {
         /// The action asked for.
         action: String,
@@ -717,7 +729,7 @@ impl OrgError {
 #[non_exhaustive]
 pub enum LimitError {
     /// The organization's plan is not defined.
-    #[error("unknown plan `{plan}` ({})", hint("known", .plan, .known))]
+    #[error("unknown plan `{plan}` ({})", hint_policies("plans", .plan, .known))]
     UnknownPlan {
         /// The plan named by the organization.
         plan: String,
@@ -725,7 +737,7 @@ pub enum LimitError {
         known: Vec<String>,
     },
     /// A limit no plan states.
-    #[error("unknown limit `{limit}` ({})", hint("known", .limit, .known))]
+    #[error("unknown limit `{limit}` ({})", hint_policies("limits", .limit, .known))]
     UnknownLimit {
         /// The limit asked for.
         limit: String,
@@ -769,7 +781,7 @@ impl LimitError {
 #[non_exhaustive]
 pub enum TopUpError {
     /// The organization's plan is not defined.
-    #[error("unknown plan `{plan}` ({})", hint("known", .plan, .known))]
+    #[error("unknown plan `{plan}` ({})", hint_policies("plans", .plan, .known))]
     UnknownPlan {
         /// The plan.
         plan: String,
@@ -839,7 +851,7 @@ pub enum QuoteError {
     #[error(transparent)]
     Authorize(#[from] AuthorizeError),
     /// The organization's plan is not defined.
-    #[error("unknown plan `{plan}` ({})", hint("known", .plan, .known))]
+    #[error("unknown plan `{plan}` ({})", hint_policies("plans", .plan, .known))]
     UnknownPlan {
         /// The plan.
         plan: String,
@@ -941,5 +953,9 @@ mod tests {
         let known: Vec<String> = ["projects", "seats"].iter().map(|s| s.to_string()).collect();
         assert_eq!(hint("known", "seat", &known), "did you mean `seats`? known: projects, seats");
         assert_eq!(hint("known", "xyz", &known), "known: projects, seats");
+        assert_eq!(
+            super::hint_policies("plans", "free", &[]),
+            "the policies define no plans: an engine built from rate files alone has none; load policies too"
+        );
     }
 }

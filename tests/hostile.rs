@@ -289,3 +289,19 @@ fn a_key_of_too_many_parts_is_refused_at_its_position() {
     assert_eq!((at.line(), at.column()), (2, 2), "{e}");
     assert!(e.to_string().contains("recursion limit: a key of 80 or more dotted parts"), "{e}");
 }
+
+/// An engine built from rate files alone has no plans, roles or actions;
+/// asking for one says so, rather than "known: none".
+#[test]
+fn an_engine_without_policies_says_it_has_none() {
+    let rates = "[card]\nversion = \"r\"\nprecision = 2\nrounding = \"up\"\n\n[tools.t]\nper_run = \"1\"\n";
+    let engine = tollgate::Engine::from_sources(tollgate::Sources::new().rates("r.toml", rates)).unwrap();
+    let org: tollgate::Org = serde_json::from_str(r#"{"slug":"a","plan":"free","balance":"5"}"#).unwrap();
+    let e = engine.check_limit(&org, "seats", tollgate::Decimal::ONE).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown plan `free` (the policies define no plans: an engine built from rate files alone has none; load policies too)"
+    );
+    let e = engine.authorize("owner", "billing.view", &tollgate::Context::new()).unwrap_err();
+    assert!(e.to_string().contains("the policies define no roles"), "{e}");
+}
