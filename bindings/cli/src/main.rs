@@ -107,6 +107,12 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// What a reason, error or lint code means, its usual causes and what
+    /// to do (docs/codes.md). An unknown code exits 2 with the list.
+    Explain {
+        /// The code, such as `INSUFFICIENT_CREDITS` or `unknown_model`.
+        code: String,
+    },
     /// Print the JSON Schema of a file format: rates, policies, run, quote, tests.
     Schema {
         /// The format.
@@ -279,6 +285,9 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             .ok_or_else(|| fail(format!("unknown schema `{kind}` (known: {})", names.join(", "))))?;
         return Ok(Answer::ok(to_json(&tollgate::schema::schema(kind))?));
     }
+    if let Command::Explain { code } = &cli.command {
+        return explain(code);
+    }
     if let Command::Validate { deny_warnings } = &cli.command {
         let sources = sources(cli)?;
         let v = tollgate::validate(sources.clone());
@@ -355,7 +364,7 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let t = engine.quote_top_up(&org, credits).map_err(fail)?;
             Ok(Answer::ok(if json { to_json(&t)? } else { render::top_up(&t) }))
         }
-        Command::Validate { .. } | Command::Schema { .. } | Command::Build { .. } => {
+        Command::Validate { .. } | Command::Schema { .. } | Command::Build { .. } | Command::Explain { .. } => {
             Err(fail("answered before loading"))
         }
         Command::Test { paths, junit } => {
@@ -403,6 +412,25 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
                 }
             }
             Ok(Answer::ok(if json { to_json(&sheet)? } else { render::rates(&sheet) }))
+        }
+    }
+}
+
+/// The text of docs/codes.md, compiled in: `explain` prints its sections.
+const CODES: &str = include_str!("../../../docs/codes.md");
+
+/// `tollgate explain CODE`: the code's section of docs/codes.md.
+fn explain(code: &str) -> Result<Answer, Failure> {
+    let sections: Vec<(&str, &str)> = CODES
+        .split("\n## `")
+        .skip(1)
+        .filter_map(|s| s.split_once("`\n").map(|(name, body)| (name, body.trim())))
+        .collect();
+    match sections.iter().find(|(name, _)| *name == code) {
+        Some((name, body)) => Ok(Answer::ok(format!("{name}\n\n{body}\n"))),
+        None => {
+            let names: Vec<&str> = sections.iter().map(|(name, _)| *name).collect();
+            Err(fail(format!("unknown code `{code}` (known: {})", names.join(", "))))
         }
     }
 }

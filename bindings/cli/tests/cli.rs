@@ -505,3 +505,61 @@ fn test_reports_as_json_and_junit() {
     assert!(xml.contains("errors=\"1\"") && xml.contains("<error message="), "{xml}");
     std::fs::remove_file(&junit).unwrap();
 }
+
+/// Every code the engine can give (the arms of each error's `code()`, the
+/// lints, the reason codes, the codes of the JavaScript boundary) has its
+/// section in docs/codes.md, which `tollgate explain` prints; an unknown
+/// code exits 2 with the list.
+#[test]
+fn every_code_is_explained() {
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).unwrap();
+    let mut codes: Vec<String> = Vec::new();
+    for line in read("src/error.rs").lines().chain(read("src/checks.rs").lines()) {
+        if let Some((_, rest)) = line.split_once("=> \"") {
+            if let Some((code, _)) = rest.split_once('"') {
+                // Codes, not the help texts of the same match shape.
+                if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    codes.push(code.to_string());
+                }
+            }
+        }
+    }
+    let validate = read("src/validate.rs");
+    for (i, _) in validate.match_indices("warn(") {
+        let after = &validate[i..];
+        if let Some(start) = after.find('"') {
+            let code: String = after[start + 1..].chars().take_while(|c| *c != '"').collect();
+            if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                codes.push(code);
+            }
+        }
+    }
+    let checks = read("src/checks.rs");
+    let reasons = checks.split("pub enum ReasonCode {").nth(1).unwrap().split('}').next().unwrap();
+    for variant in reasons.lines().map(str::trim).filter(|l| l.ends_with(',') && !l.starts_with("//")) {
+        let name = variant.trim_end_matches(',');
+        let mut screaming = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                screaming.push('_');
+            }
+            screaming.push(c.to_ascii_uppercase());
+        }
+        codes.push(screaming);
+    }
+    codes.extend(["bad_request", "too_large", "internal", "load", "freed", "bad_org", "bad_bundle"].map(String::from));
+    codes.sort();
+    codes.dedup();
+    assert!(codes.len() > 60, "only {} codes found: {codes:?}", codes.len());
+    let mut missing = Vec::new();
+    for code in &codes {
+        let out = tollgate(&["explain", code]);
+        if out.status.code() != Some(0) || !text(&out.stdout).contains("What to do:") {
+            missing.push(code.clone());
+        }
+    }
+    assert!(missing.is_empty(), "codes without a section in docs/codes.md: {missing:?}");
+    let out = tollgate(&["explain", "NOT_A_CODE"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown code `NOT_A_CODE` (known: ORG_SUSPENDED,"), "{}", text(&out.stderr));
+}
