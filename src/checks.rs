@@ -312,6 +312,27 @@ impl PolicySet {
         self.plans.known()
     }
 
+    /// The usage counters the checks read for an organization on `plan`:
+    /// each limit (`seats`), and each tool cap's window counter
+    /// (`tools.{tool}.runs_this_hour`, `runs_today`, `runs_this_month`),
+    /// sorted. A counter a check needs and the organization lacks is an
+    /// error (`missing_counter`), never read as zero.
+    pub(crate) fn counters(&self, plan: &str) -> Result<Vec<String>, QuoteError> {
+        let plan = self
+            .plans
+            .get(plan)
+            .ok_or_else(|| QuoteError::UnknownPlan { plan: plan.to_string(), known: self.known_plans() })?;
+        let mut out: Vec<String> = plan.limits.keys().map(|k| k.to_string()).collect();
+        for (tool, rules) in &plan.tools {
+            for (window, _) in &rules.caps {
+                out.push(format!("tools.{tool}.{}", window.counter()));
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     fn upgrade_of(&self, plan: &Plan) -> Option<Upgrade<'_>> {
         let to = self.plans.get(plan.upgrade_to.as_deref()?)?;
         Some(Upgrade { plan: &to.name, label: &to.label })

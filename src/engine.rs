@@ -304,6 +304,15 @@ impl Engine {
         crate::checks::explain_quote(&self.policies, request)
     }
 
+    /// The usage counters the checks read for an organization on `plan`
+    /// (`Org::usage` keys), sorted: each limit (`seats`) and each tool
+    /// cap's counter (`tools.storyboard.runs_today`, `…runs_this_hour`,
+    /// `…runs_this_month`). A quote or limit check that needs one the
+    /// organization lacks fails with `missing_counter`.
+    pub fn counters(&self, plan: &str) -> Result<Vec<String>, QuoteError> {
+        self.policies.counters(plan)
+    }
+
     /// What `role` may see and do on the organization's billing page.
     pub fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
         self.policies.visible_billing(role, org)

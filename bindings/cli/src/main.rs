@@ -107,6 +107,13 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// The usage counters an organization on a plan must pass (`usage`
+    /// keys): its limits and its tools' run counters.
+    Counters {
+        /// The plan.
+        #[arg(long)]
+        plan: String,
+    },
     /// What a reason, error or lint code means, its usual causes and what
     /// to do (docs/codes.md). An unknown code exits 2 with the list.
     Explain {
@@ -393,6 +400,10 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
                 format!("{checked}\n{report}\n")
             };
             Ok(Answer::verdict(out, failed == 0))
+        }
+        Command::Counters { plan } => {
+            let counters = engine.counters(plan).map_err(fail)?;
+            Ok(Answer::ok(if json { to_json(&counters)? } else { counters.join("\n") + "\n" }))
         }
         Command::Rates { kind } => {
             let mut sheet = engine.rate_sheet();

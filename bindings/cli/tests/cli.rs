@@ -563,3 +563,29 @@ fn every_code_is_explained() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown code `NOT_A_CODE` (known: ORG_SUSPENDED,"), "{}", text(&out.stderr));
 }
+
+/// The usage counters a plan's checks read, from the library and the
+/// command line; a quote without one of them names it.
+#[test]
+fn counters_of_a_plan_are_listed() {
+    let engine = tollgate::Engine::embedded().unwrap();
+    let counters = engine.counters("free").unwrap();
+    assert!(
+        counters.contains(&"seats".to_string()) && counters.contains(&"tools.storyboard.runs_today".to_string()),
+        "{counters:?}"
+    );
+    let out = tollgate(&["counters", "--plan", "free", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let listed: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed, counters);
+    let out = tollgate(&["counters", "--plan", "fre"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean `free`?"), "{}", text(&out.stderr));
+    // Every counter listed is one a quote reads: without the tool's, it fails naming it.
+    let org: tollgate::Org = serde_json::from_str(r#"{"slug":"a","plan":"free","balance":"500"}"#).unwrap();
+    let q: tollgate::QuoteRequest =
+        serde_json::from_value(serde_json::json!({"role": "owner", "org": org, "run": {"tool": "storyboard"}}))
+            .unwrap();
+    let e = engine.quote(&q).unwrap_err();
+    assert!(e.to_string().contains("tools.storyboard.runs_today"), "{e}");
+}
