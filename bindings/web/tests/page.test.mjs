@@ -6,11 +6,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../serve.mjs";
-import { consumer, out, root, vectors } from "./helpers.mjs";
+import { consumer, out, root, tool, vectors } from "./helpers.mjs";
 
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 let server, browser, page;
@@ -201,6 +201,35 @@ test("in Chromium, both entries replay every golden vector, and a fetched bundle
     };
   }, all);
   assert.deepEqual(outcome, { differ: [], count: all.length, fetched: true, editorOnly: ["undefined", "function", "function"] });
+});
+
+test("a page bundled by esbuild loads the module and estimates in Chromium (the one line: the .wasm as a file)", async () => {
+  // The consumer project, as a frontend developer has it: the package
+  // installed, an app importing it, esbuild bundling it for the browser.
+  const project = join(out, "consumer");
+  const app = join(project, "app.js");
+  writeFileSync(
+    app,
+    [
+      'import init, { Engine } from "tollgate";',
+      '// The one line esbuild needs: the module as a file it emits (--loader:.wasm=file).',
+      'import wasm from "tollgate/tollgate_wasm_bg.wasm";',
+      "await init({ module_or_path: wasm });",
+      'document.body.dataset.total = new Engine().estimate({ tool: "storyboard" }).total.high;',
+    ].join("\n"),
+  );
+  const dist = join(out, "esbuild-app");
+  mkdirSync(dist, { recursive: true });
+  execFileSync(tool("esbuild"), [app, "--bundle", "--format=esm", "--loader:.wasm=file", `--outdir=${dist}`], { cwd: project });
+  writeFileSync(join(dist, "index.html"), '<!doctype html><html><body><script type="module" src="./app.js"></script></body></html>\n');
+  const tab = await browser.newPage();
+  const errors = [];
+  tab.on("pageerror", (e) => errors.push(String(e)));
+  await tab.goto(`http://127.0.0.1:${server.address().port}/test-output/esbuild-app/index.html`);
+  await tab.waitForSelector("body[data-total]", { state: "attached", timeout: 20000 });
+  assert.equal(await tab.evaluate(() => document.body.dataset.total), "5");
+  assert.deepEqual(errors, []);
+  await tab.close();
 });
 
 test("the page raised no errors", () => {
