@@ -519,7 +519,8 @@ pub enum EstimateError {
     BadQuantity {
         /// Index of the item.
         item: usize,
-        /// The field.
+        /// The field, as the JSON interface spells it (`inputTokens`; run
+        /// files may write it `input_tokens`).
         field: &'static str,
         /// What is wrong.
         problem: QuantityProblem,

@@ -329,10 +329,10 @@ impl RateCard {
     fn text_lines<'a>(&'a self, item: usize, t: &TextItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
         let model = lookup(&self.text, item, "text", &t.model)?;
         let parts = [
-            (Component::Input, "input_tokens", &t.input_tokens),
-            (Component::CachedInput, "cached_input_tokens", &t.cached_input_tokens),
-            (Component::CacheWrite, "cache_write_tokens", &t.cache_write_tokens),
-            (Component::Output, "output_tokens", &t.output_tokens),
+            (Component::Input, "inputTokens", &t.input_tokens),
+            (Component::CachedInput, "cachedInputTokens", &t.cached_input_tokens),
+            (Component::CacheWrite, "cacheWriteTokens", &t.cache_write_tokens),
+            (Component::Output, "outputTokens", &t.output_tokens),
         ];
         let mut tokens = [None; 4];
         for (slot, (_, field, q)) in tokens.iter_mut().zip(&parts) {
