@@ -49,6 +49,6 @@ pub use rates::{ImageRate, RateSheet, TextRate, TextTier, ToolRate, VideoRate};
 pub use request::{AttrValue, Context, Org, OrgStatus, Pool, QuoteRequest, SpendControls, Usage};
 pub use run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 pub use rust_decimal::Decimal;
-pub use shared::SharedEngine;
+pub use shared::{Follower, ReloadError, SharedEngine};
 pub use source::Location;
 pub use validate::{validate, Lint, Validation};
