@@ -1,7 +1,7 @@
 // The JavaScript half of the module's boundary (bindings/wasm/src/lib.rs).
 //
 // Requests cross as their JSON text, written straight into the module's
-// memory and read there by the engine's own parser.
+// memory and read there by serde_json, as natively.
 //
 // The answers of the per-call methods are read from their tapes
 // (bindings/wasm/src/tape.rs): the answer's values in the order the Rust

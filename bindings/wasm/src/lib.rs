@@ -1,11 +1,12 @@
 //! The tollgate engine for JavaScript (docs/formats.md, "Interfaces"): `new Engine()` on the
-//! embedded defaults, `Engine.fromSources({rates, policies})`, and one
-//! method per operation. Plain objects in and out, camelCase fields,
+//! embedded bundle, `Engine.fromBundle(bytes)`, and one method per
+//! operation; built with the `editor` feature (`tollgate/editor`), also
+//! `Engine.fromSources({rates, policies})`, `Engine.validate` and `toBundle`. Plain objects in and out, camelCase fields,
 //! decimals as strings. Errors are thrown as `Error`s carrying `code`, and
 //! for file errors `file`, `line`, `column`.
 //!
 //! Both ways the boundary is JSON text. Requests: `JSON.stringify(request)`
-//! read by the engine's own parser. serde-wasm-bindgen was tried first and
+//! read by serde_json, as natively. serde-wasm-bindgen was tried first and
 //! dropped: it skips unknown fields (a typo would be silently ignored) and
 //! reads `5` as `5.0`, so answers differed from the native ones; per call it
 //! was no faster. Answers: the per-call ones as a tape of their values (see
