@@ -526,16 +526,18 @@ pub(crate) fn quote<'e>(
             [init @ .., last] => format!("the {} or {last}", init.join(", ")),
         }
     };
-    let may_upgrade = may("billing.checkout");
-    let upgrade = policies.upgrade_of(plan).filter(|_| may_upgrade);
+    // The next step of a plan reason: the upgrade, offered to a role that
+    // may check out (asked only when a reason needs it), else who can.
     let upgrade_to = policies.upgrade_of(plan);
-    let upgrade_hint = |m: &mut String| {
-        if let Some(u) = &upgrade_to {
-            if may_upgrade {
-                m.push_str(&format!(" — upgrade to {}", u.label));
-            } else {
-                m.push_str(&format!(" — {} can upgrade to {}", who("billing.checkout"), u.label));
-            }
+    let may_upgrade = std::cell::OnceCell::new();
+    let upgrade_step = |m: &mut String| -> Option<Upgrade<'e>> {
+        let u = upgrade_to?;
+        if *may_upgrade.get_or_init(|| may("billing.checkout")) {
+            m.push_str(&format!(" — upgrade to {}", u.label));
+            Some(u)
+        } else {
+            m.push_str(&format!(" — {} can upgrade to {}", who("billing.checkout"), u.label));
+            None
         }
     };
     let mut reasons = Vec::new();
@@ -554,7 +556,7 @@ pub(crate) fn quote<'e>(
         if let Some(rules) = plan.tools.get(tool.as_str()) {
             if !rules.enabled {
                 let mut m = format!("{tool} is not included in {}", plan.label);
-                upgrade_hint(&mut m);
+                let upgrade = upgrade_step(&mut m);
                 push(ReasonCode::ToolNotInPlan, m, Vec::new(), upgrade, None);
             }
             for (window, cap) in &rules.caps {
@@ -567,7 +569,7 @@ pub(crate) fn quote<'e>(
                         plan.label,
                         n(used)
                     );
-                    upgrade_hint(&mut m);
+                    let upgrade = upgrade_step(&mut m);
                     push(ReasonCode::FrequencyCap, m, Vec::new(), upgrade, None);
                 }
             }
@@ -579,7 +581,7 @@ pub(crate) fn quote<'e>(
                         plan.label,
                         n(ceiling)
                     );
-                    upgrade_hint(&mut m);
+                    let upgrade = upgrade_step(&mut m);
                     push(ReasonCode::CeilingExceeded, m, Vec::new(), upgrade, None);
                 }
             }
@@ -595,7 +597,8 @@ pub(crate) fn quote<'e>(
             Some(t) => short.max(Decimal::from(t.min)),
             None => short,
         };
-        let quote = policies.quote_top_up(org, wanted).ok().filter(|_| may("billing.top_up"));
+        let may_top_up = may("billing.top_up");
+        let quote = policies.quote_top_up(org, wanted).ok().filter(|_| may_top_up);
         let mut m = format!(
             "this run may cost up to {} credits; the balance is {} (short {})",
             n(cost),
@@ -606,7 +609,7 @@ pub(crate) fn quote<'e>(
             Some(q) => {
                 m.push_str(&format!(" — add {} credits for {:.2} {}", n(q.credits), q.price.amount, q.price.currency))
             }
-            None if !may("billing.top_up") => m.push_str(&format!(" — {} can add credits", who("billing.top_up"))),
+            None if !may_top_up => m.push_str(&format!(" — {} can add credits", who("billing.top_up"))),
             None => m.push_str(" — no single top-up covers it; contact the owner"),
         }
         top_up.clone_from(&quote);
