@@ -62,6 +62,15 @@ export function engineClass(Raw, freshInstance, extra = []) {
     );
   }
 
+  /** `f()` on the module: a trap becomes a coded error and a fresh instance. */
+  function guard(f) {
+    try {
+      return f();
+    } catch (e) {
+      throw failure(e);
+    }
+  }
+
   const token = Symbol("tollgate.Engine");
 
   class Engine {
@@ -77,11 +86,7 @@ export function engineClass(Raw, freshInstance, extra = []) {
     }
 
     #build() {
-      try {
-        this.#raw = track(this.#make());
-      } catch (e) {
-        throw failure(e);
-      }
+      this.#raw = guard(() => track(this.#make()));
       this.#generation = generation;
     }
 
@@ -104,11 +109,7 @@ export function engineClass(Raw, freshInstance, extra = []) {
 
     #call(name, arg) {
       const raw = this.#engine();
-      try {
-        return raw[name](arg);
-      } catch (e) {
-        throw failure(e);
-      }
+      return guard(() => raw[name](arg));
     }
 
     estimate(run) {
@@ -172,13 +173,7 @@ export function engineClass(Raw, freshInstance, extra = []) {
   };
 
   /** Calls `f` on the module: a trap becomes a coded error and a fresh instance. */
-  Engine.__guard = function guard(f) {
-    try {
-      return f();
-    } catch (e) {
-      throw failure(e);
-    }
-  };
+  Engine.__guard = guard;
 
   /** A new engine made by `make` (a function returning a raw engine). */
   Engine.__make = function make(f) {
