@@ -10,37 +10,51 @@ use crate::policy::{Decision, Limit, Plan, PolicySet};
 use crate::rates::RateCard;
 use crate::request::{AttrValue, Context, Org, QuoteRequest};
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 
 /// The plan a limit denial points to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Upgrade<'e> {
     /// Plan name.
-    pub plan: &'e str,
+    pub plan: Cow<'e, str>,
     /// Plan label.
-    pub label: &'e str,
+    pub label: Cow<'e, str>,
+}
+
+impl Upgrade<'_> {
+    /// The same, owning its names.
+    pub fn into_owned(self) -> Upgrade<'static> {
+        Upgrade { plan: owned(self.plan), label: owned(self.label) }
+    }
+}
+
+/// A name that outlives the engine.
+fn owned(name: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(name.into_owned())
 }
 
 /// An amount of money.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Money {
     /// The amount, exact.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub amount: Decimal,
     /// ISO currency code.
     pub currency: String,
 }
 
 /// A top-up in whole blocks of the plan's increment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TopUpQuote {
     /// Blocks bought.
     pub blocks: u64,
     /// Credits bought: `blocks × increment`.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub credits: Decimal,
     /// What it costs: `blocks × price_per_increment`.
     pub price: Money,
@@ -64,6 +78,17 @@ impl Serialize for Room {
     }
 }
 
+/// Read from what `Serialize` writes: a decimal, or `"unlimited"`.
+impl<'de> Deserialize<'de> for Room {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = crate::money::Number::deserialize(d)?;
+        if matches!(&n, crate::money::Number::Str(s) if s == "unlimited") {
+            return Ok(Room::Unlimited);
+        }
+        n.to_decimal().map(Room::Count).map_err(|e| de::Error::custom(crate::money::decimal_message(e)))
+    }
+}
+
 impl std::fmt::Display for Room {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -74,36 +99,49 @@ impl std::fmt::Display for Room {
 }
 
 /// The answer of a limit check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct LimitCheck<'e> {
     /// Whether `current + adding` fits the plan's maximum.
     pub allowed: bool,
     /// The limit.
-    pub limit: &'e str,
+    pub limit: Cow<'e, str>,
     /// The organization's plan.
-    pub plan: &'e str,
+    pub plan: Cow<'e, str>,
     /// The current count, from the organization's usage.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub current: Decimal,
     /// How many the request adds.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub adding: Decimal,
     /// The plan's maximum.
     pub max: Room,
     /// Room left before this request: `max − current`, at least 0.
     pub remaining: Room,
     /// The plan to upgrade to, when denied and there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<Upgrade<'e>>,
     /// Why not, when denied (code `LIMIT_REACHED`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Denial<'e>>,
 }
 
+impl LimitCheck<'_> {
+    /// The same answer, owning its names: it outlives the engine.
+    pub fn into_owned(self) -> LimitCheck<'static> {
+        LimitCheck {
+            limit: owned(self.limit),
+            plan: owned(self.plan),
+            upgrade: self.upgrade.map(Upgrade::into_owned),
+            reason: self.reason.map(Denial::into_owned),
+            ..self
+        }
+    }
+}
+
 /// The stable code of a denial reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
 pub enum ReasonCode {
@@ -128,7 +166,7 @@ pub enum ReasonCode {
 }
 
 /// One reason of a denial: what fired and where to go next.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Denial<'e> {
@@ -139,14 +177,28 @@ pub struct Denial<'e> {
     /// `/org/{slug}/billing`.
     pub billing_link: String,
     /// The rules that decided, for `ROLE_NOT_PERMITTED`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<&'e str>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Cow<'e, str>>,
     /// The plan to upgrade to, for plan limits, caps and ceilings.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade: Option<Upgrade<'e>>,
     /// The top-up that covers a shortfall of credits.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_up: Option<TopUpQuote>,
+}
+
+impl Denial<'_> {
+    /// The same reason, owning its names.
+    pub fn into_owned(self) -> Denial<'static> {
+        Denial {
+            code: self.code,
+            message: self.message,
+            billing_link: self.billing_link,
+            rules: self.rules.into_iter().map(owned).collect(),
+            upgrade: self.upgrade.map(Upgrade::into_owned),
+            top_up: self.top_up,
+        }
+    }
 }
 
 /// Allowed or denied.
@@ -160,8 +212,9 @@ pub enum Verdict {
     Denied,
 }
 
-/// The pre-checkout answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The pre-checkout answer. [`Quote::into_owned`] gives one that outlives
+/// the engine; an owned one is read back from its JSON with `Deserialize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Quote<'e> {
@@ -172,17 +225,30 @@ pub struct Quote<'e> {
     /// Every reason it is denied, in a fixed order of codes.
     pub reasons: Vec<Denial<'e>>,
     /// The top-up that covers a shortfall of credits, if there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_up: Option<TopUpQuote>,
 }
 
+impl Quote<'_> {
+    /// The same answer, owning its names: it outlives the engine (a
+    /// reload, a spawned task).
+    pub fn into_owned(self) -> Quote<'static> {
+        Quote {
+            verdict: self.verdict,
+            estimate: self.estimate.into_owned(),
+            reasons: self.reasons.into_iter().map(Denial::into_owned).collect(),
+            top_up: self.top_up,
+        }
+    }
+}
+
 /// What a role may see and do on the billing page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BillingView<'e> {
     /// The role.
-    pub role: &'e str,
+    pub role: Cow<'e, str>,
     /// The organization's plan.
     pub plan: Upgrade<'e>,
     /// `/org/{slug}/billing`.
@@ -192,21 +258,40 @@ pub struct BillingView<'e> {
     /// The self-serve buttons this role may use.
     pub buttons: Buttons,
     /// The balance, when the role may see it.
-    #[serde(serialize_with = "serialize_opt_decimal", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "opt_decimal", skip_serializing_if = "Option::is_none")]
     pub balance: Option<Decimal>,
     /// The pools, when the plan has them and the role may see them.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pools: Option<Vec<PoolView>>,
     /// Spend against the monthly cap, when set and the role may see it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spend: Option<SpendView>,
     /// The plan's limits and current counts, when the role may see them.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Vec<LimitView<'e>>>,
 }
 
+impl BillingView<'_> {
+    /// The same answer, owning its names: it outlives the engine.
+    pub fn into_owned(self) -> BillingView<'static> {
+        BillingView {
+            role: owned(self.role),
+            plan: self.plan.into_owned(),
+            billing_link: self.billing_link,
+            can: self.can.into_owned(),
+            buttons: self.buttons,
+            balance: self.balance,
+            pools: self.pools,
+            spend: self.spend,
+            limits: self.limits.map(|l| {
+                l.into_iter().map(|v| LimitView { limit: owned(v.limit), current: v.current, max: v.max }).collect()
+            }),
+        }
+    }
+}
+
 /// Self-serve billing buttons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Buttons {
@@ -219,57 +304,67 @@ pub struct Buttons {
 }
 
 /// A pool as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PoolView {
     /// Pool name.
     pub id: String,
     /// Credits earmarked.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub allocated: Decimal,
     /// Credits spent.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub spent: Decimal,
     /// `allocated − spent`.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub remaining: Decimal,
     /// Tools that draw on it.
     pub tools: Vec<String>,
 }
 
 /// Spend against the monthly cap.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SpendView {
     /// The cap.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub monthly_cap: Decimal,
     /// Spent so far.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub spent_this_month: Decimal,
     /// `monthly_cap − spent_this_month`, at least 0.
-    #[serde(serialize_with = "serialize_decimal")]
+    #[serde(with = "crate::money::decimal")]
     pub remaining: Decimal,
 }
 
 /// A limit as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LimitView<'e> {
     /// Limit name.
-    pub limit: &'e str,
+    pub limit: Cow<'e, str>,
     /// The current count, when the state has it.
-    #[serde(serialize_with = "serialize_opt_decimal", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "opt_decimal", skip_serializing_if = "Option::is_none")]
     pub current: Option<Decimal>,
     /// The plan's maximum.
     pub max: Room,
 }
 
-fn serialize_opt_decimal<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => serialize_decimal(d, s),
-        None => s.serialize_none(),
+/// An optional decimal of an answer: a normalized string, or absent.
+mod opt_decimal {
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => crate::money::serialize_decimal(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Option::<crate::money::DecimalValue>::deserialize(d).map(|v| v.map(|v| v.0))
     }
 }
 
@@ -277,10 +372,12 @@ fn serialize_opt_decimal<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::
 /// Both are at least zero (`Org::validate`), so the difference cannot
 /// overflow; `checked_sub` all the same, and no room when it would.
 fn room(of: Decimal, used: Decimal) -> Decimal {
-    if used >= of {
-        return Decimal::ZERO;
+    // The sign of the difference rather than a comparison first: one
+    // rescaling, not two (the comparison is 2 KB of the WebAssembly module).
+    match of.checked_sub(used) {
+        Some(left) if left.is_sign_positive() && !left.is_zero() => left,
+        _ => Decimal::ZERO,
     }
-    of.checked_sub(used).unwrap_or(Decimal::ZERO)
 }
 
 fn n(d: Decimal) -> Decimal {
@@ -335,7 +432,7 @@ impl PolicySet {
 
     fn upgrade_of(&self, plan: &Plan) -> Option<Upgrade<'_>> {
         let to = self.plans.get(plan.upgrade_to.as_deref()?)?;
-        Some(Upgrade { plan: &to.name, label: &to.label })
+        Some(Upgrade { plan: Cow::Borrowed(&to.name), label: Cow::Borrowed(&to.label) })
     }
 
     /// Does the plan allow `adding` more of `limit`?
@@ -351,7 +448,7 @@ impl PolicySet {
         // A count is a whole number, not below zero; the field is named
         // (and its name written) only when it is not.
         let whole = |v: Decimal, field: &dyn Fn() -> String| {
-            if v.is_sign_negative() && !v.is_zero() || !v.fract().is_zero() {
+            if v.is_sign_negative() && !v.is_zero() || !crate::money::is_whole(v) {
                 Err(LimitError::BadCount { field: field(), value: n(v).to_string() })
             } else {
                 Ok(v)
@@ -380,11 +477,21 @@ impl PolicySet {
                 message,
                 billing_link: org.billing_link(),
                 rules: Vec::new(),
-                upgrade,
+                upgrade: upgrade.clone(),
                 top_up: None,
             }
         });
-        Ok(LimitCheck { allowed, limit: name, plan: &plan.name, current, adding, max, remaining, upgrade, reason })
+        Ok(LimitCheck {
+            allowed,
+            limit: Cow::Borrowed(name),
+            plan: Cow::Borrowed(&plan.name),
+            current,
+            adding,
+            max,
+            remaining,
+            upgrade,
+            reason,
+        })
     }
 
     /// The top-up that sells at least `credits`, in whole blocks.
@@ -424,7 +531,7 @@ impl PolicySet {
         let mut can = Vec::new();
         for (ai, action) in self.actions.iter().enumerate() {
             if action.name.starts_with("billing.") {
-                can.push((&*action.name, self.decide(role_name, ai, &ctx).allowed()));
+                can.push((Cow::Borrowed(&*action.name), self.decide(role_name, ai, &ctx).allowed()));
             }
         }
         let can = NameMap::from_sorted(can);
@@ -459,7 +566,7 @@ impl PolicySet {
             plan.limits
                 .iter()
                 .map(|(name, max)| LimitView {
-                    limit: name,
+                    limit: Cow::Borrowed(name),
                     current: org.usage.get(name).copied(),
                     max: match max {
                         Limit::Count(m) => Room::Count(Decimal::from(*m)),
@@ -470,8 +577,8 @@ impl PolicySet {
         });
         let role = self.roles.get(role_name).map_or("", |r| &*r.name);
         Ok(BillingView {
-            role,
-            plan: Upgrade { plan: &plan.name, label: &plan.label },
+            role: Cow::Borrowed(role),
+            plan: Upgrade { plan: Cow::Borrowed(&plan.name), label: Cow::Borrowed(&plan.label) },
             billing_link: org.billing_link(),
             can,
             buttons,
@@ -528,10 +635,9 @@ pub(crate) fn quote<'e>(
     };
     // The next step of a plan reason: the upgrade, offered to a role that
     // may check out (asked only when a reason needs it), else who can.
-    let upgrade_to = policies.upgrade_of(plan);
     let may_upgrade = std::cell::OnceCell::new();
     let upgrade_step = |m: &mut String| -> Option<Upgrade<'e>> {
-        let u = upgrade_to?;
+        let u = policies.upgrade_of(plan)?;
         if *may_upgrade.get_or_init(|| may("billing.checkout")) {
             m.push_str(&format!(" — upgrade to {}", u.label));
             Some(u)
@@ -541,7 +647,7 @@ pub(crate) fn quote<'e>(
         }
     };
     let mut reasons = Vec::new();
-    let mut push = |code, message: String, rules: Vec<&'e str>, upgrade: Option<Upgrade<'e>>, top_up| {
+    let mut push = |code, message: String, rules: Vec<Cow<'e, str>>, upgrade: Option<Upgrade<'e>>, top_up| {
         reasons.push(Denial { code, message, billing_link: link.clone(), rules, upgrade, top_up });
     };
 
@@ -549,8 +655,8 @@ pub(crate) fn quote<'e>(
         push(ReasonCode::OrgSuspended, format!("organization `{}` is suspended", org.slug), Vec::new(), None, None);
     }
     if !decision.allowed() {
-        let rules = decision.rules.clone();
-        push(ReasonCode::RoleNotPermitted, decision.message(), rules, None, None);
+        let message = decision.message();
+        push(ReasonCode::RoleNotPermitted, message, decision.rules, None, None);
     }
     if let Some(tool) = &req.run.tool {
         if let Some(rules) = plan.tools.get(tool.as_str()) {

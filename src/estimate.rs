@@ -7,16 +7,20 @@ use crate::names::Names;
 use crate::rates::{RateCard, TextModel};
 use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 use rust_decimal::Decimal;
+use serde::de::{self, Deserializer};
 use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A low and a high amount; equal when every input was exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct Bounds {
     /// With every range at its minimum.
+    #[serde(deserialize_with = "crate::money::deserialize_decimal")]
     pub low: Decimal,
     /// With every range at its maximum.
+    #[serde(deserialize_with = "crate::money::deserialize_decimal")]
     pub high: Decimal,
 }
 
@@ -75,15 +79,17 @@ impl Bounds {
 }
 
 /// What a run will cost. Names borrow from the [`crate::Engine`] that made
-/// it, so estimating allocates only the list of lines.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// it, so estimating allocates only the list of lines; [`Estimate::into_owned`]
+/// gives one that outlives the engine, and an owned one is read back from its
+/// JSON with `Deserialize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Estimate<'e> {
     /// `[card] version` of the rates used.
-    pub rates_version: &'e str,
+    pub rates_version: Cow<'e, str>,
     /// The fingerprint of the engine that priced it ([`crate::Engine::fingerprint`]).
-    pub fingerprint: &'e str,
+    pub fingerprint: Cow<'e, str>,
     /// One line per charged component, tool first, then items in order.
     pub lines: Vec<Line<'e>>,
     /// The exact sum of the lines.
@@ -93,7 +99,7 @@ pub struct Estimate<'e> {
 }
 
 /// One charged component of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct Line<'e> {
     /// Index of the item in the run; `None` for the tool's per-run line.
@@ -101,7 +107,7 @@ pub struct Line<'e> {
     /// What is charged.
     pub kind: LineKind,
     /// The model or tool name.
-    pub model: &'e str,
+    pub model: Cow<'e, str>,
     /// Which part of the item.
     pub component: Component,
     /// Billed units, after minimums and rounding of batches or seconds.
@@ -112,9 +118,32 @@ pub struct Line<'e> {
     /// ends fall in different tiers).
     pub rate: Bounds,
     /// `quantity.low × rate.low`.
+    #[serde(deserialize_with = "crate::money::deserialize_decimal")]
     pub low: Decimal,
     /// `quantity.high × rate.high`.
+    #[serde(deserialize_with = "crate::money::deserialize_decimal")]
     pub high: Decimal,
+}
+
+impl Estimate<'_> {
+    /// The same estimate, owning its names: it outlives the engine (a
+    /// reload, a spawned task).
+    pub fn into_owned(self) -> Estimate<'static> {
+        Estimate {
+            rates_version: Cow::Owned(self.rates_version.into_owned()),
+            fingerprint: Cow::Owned(self.fingerprint.into_owned()),
+            lines: self.lines.into_iter().map(Line::into_owned).collect(),
+            total: self.total,
+            charged: self.charged,
+        }
+    }
+}
+
+impl Line<'_> {
+    /// The same line, owning its model name.
+    pub fn into_owned(self) -> Line<'static> {
+        Line { model: Cow::Owned(self.model.into_owned()), ..self }
+    }
 }
 
 /// Serialized with the fields in their order, decimals as normalized
@@ -124,7 +153,7 @@ impl Serialize for Line<'_> {
         let mut st = s.serialize_struct("Line", 9)?;
         st.serialize_field("item", &self.item)?;
         st.serialize_field("kind", &self.kind)?;
-        st.serialize_field("model", self.model)?;
+        st.serialize_field("model", &*self.model)?;
         st.serialize_field("component", &self.component)?;
         st.serialize_field("quantity", &self.quantity)?;
         st.serialize_field("unit", &self.unit)?;
@@ -135,7 +164,7 @@ impl Serialize for Line<'_> {
 }
 
 /// What a line charges for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum LineKind {
@@ -150,7 +179,7 @@ pub enum LineKind {
 }
 
 /// The component of an item a line charges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Component {
@@ -193,6 +222,23 @@ impl fmt::Display for Unit {
             Unit::Image => f.write_str("image"),
             Unit::Second => f.write_str("second"),
             Unit::Run => f.write_str("run"),
+        }
+    }
+}
+
+/// Read from what `Serialize` writes: `"N tokens"`, `"image"`, `"second"`, `"run"`.
+impl<'de> Deserialize<'de> for Unit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        match &*text {
+            "image" => Ok(Unit::Image),
+            "second" => Ok(Unit::Second),
+            "run" => Ok(Unit::Run),
+            other => {
+                other.strip_suffix(" tokens").and_then(|n| n.parse::<u64>().ok()).map(Unit::Tokens).ok_or_else(|| {
+                    de::Error::custom(format_args!("`{other}` is no unit (`N tokens`, image, second, run)"))
+                })
+            }
         }
     }
 }
@@ -268,8 +314,7 @@ fn bounds(q: Quantity, item: usize, field: &'static str, whole: bool) -> Result<
         if v.is_sign_negative() && !v.is_zero() {
             return Err(bad(QuantityProblem::Negative(v.normalize().to_string())));
         }
-        // `scale() == 0` is the common whole case and skips the `fract` math.
-        if whole && v.scale() != 0 && !v.fract().is_zero() {
+        if whole && !crate::money::is_whole(v) {
             return Err(bad(QuantityProblem::NotWhole(v.normalize().to_string())));
         }
     }
@@ -302,7 +347,7 @@ impl RateCard {
             lines.push(Line {
                 item: None,
                 kind: LineKind::Tool,
-                model: &tool.name,
+                model: Cow::Borrowed(&tool.name),
                 component: Component::Run,
                 quantity: Bounds::exact(Decimal::ONE),
                 unit: Unit::Run,
@@ -323,7 +368,13 @@ impl RateCard {
             total = total.plus(Bounds { low: l.low, high: l.high })?;
         }
         let charged = total.map(|t| Ok::<_, Overflow>(self.rounding.apply(t, self.precision)))?;
-        Ok(Estimate { rates_version: &self.version, fingerprint, lines, total, charged })
+        Ok(Estimate {
+            rates_version: Cow::Borrowed(&self.version),
+            fingerprint: Cow::Borrowed(fingerprint),
+            lines,
+            total,
+            charged,
+        })
     }
 
     fn text_lines<'a>(&'a self, item: usize, t: &TextItem, lines: &mut Vec<Line<'a>>) -> Result<(), Fail> {
@@ -369,7 +420,7 @@ impl RateCard {
             lines.push(Line {
                 item: Some(item),
                 kind: LineKind::Text,
-                model: &model.name,
+                model: Cow::Borrowed(&model.name),
                 component: *component,
                 quantity,
                 unit: Unit::Tokens(model.batch_tokens),
@@ -409,7 +460,7 @@ impl RateCard {
         lines.push(Line {
             item: Some(item),
             kind: LineKind::Image,
-            model: &model.name,
+            model: Cow::Borrowed(&model.name),
             component: Component::Images,
             quantity,
             unit: Unit::Image,
@@ -459,7 +510,7 @@ impl RateCard {
             lines.push(Line {
                 item: Some(item),
                 kind: LineKind::Video,
-                model: &model.name,
+                model: Cow::Borrowed(&model.name),
                 component,
                 quantity,
                 unit: Unit::Second,

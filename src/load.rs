@@ -150,7 +150,7 @@ impl<'a> FileCtx<'a> {
     /// A whole number of zero or more.
     pub(crate) fn whole(&mut self, n: &Spanned<Number>, field: &str) -> Option<Decimal> {
         let d = self.non_negative(n, field)?;
-        if !d.fract().is_zero() {
+        if !crate::money::is_whole(d) {
             self.report(LoadProblemKind::NotWhole { field: field.to_string(), value: d }, n.span());
             return None;
         }

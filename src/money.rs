@@ -307,6 +307,14 @@ pub(crate) fn exact_mul(a: Decimal, b: Decimal) -> Result<Decimal, Inexact> {
     fit(m, a.scale().saturating_add(b.scale()))
 }
 
+/// Whether `d` is a whole number.
+pub(crate) fn is_whole(d: Decimal) -> bool {
+    // The mantissa is a multiple of 10^scale: integer arithmetic on the
+    // parts, rather than `fract`'s decimal subtraction (2 KB of the
+    // WebAssembly module). The scale is at most 28 and 10^28 < 2^127.
+    d.scale() == 0 || 10i128.checked_pow(d.scale()).and_then(|p| d.mantissa().checked_rem(p)).is_some_and(|r| r == 0)
+}
+
 /// Normalized text of a decimal: no trailing zeros, no negative zero.
 pub(crate) fn normalized(d: Decimal) -> Decimal {
     let n = d.normalize();
@@ -400,6 +408,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// `is_whole` agrees with rust_decimal's `fract`, at every scale.
+        #[test]
+        fn is_whole_agrees_with_fract(lo: u32, mid: u32, hi: u32, negative: bool, scale in 0_u32..=28, zeros in 0_u32..=28) {
+            let v = Decimal::from_parts(lo, mid, hi, negative, scale);
+            proptest::prop_assert_eq!(is_whole(v), v.fract().is_zero());
+            // Whole numbers written with trailing zeros after the point.
+            if let Ok(w) = Decimal::try_from_i128_with_scale(i128::from(lo).saturating_mul(10_i128.pow(zeros)), zeros) {
+                proptest::prop_assert!(is_whole(w));
+            }
+        }
+
         /// Every decimal reads back from its text exactly, scale kept; and
         /// from a literal of its digits and an exponent, as the same value.
         #[test]

@@ -255,13 +255,18 @@ pub(crate) fn search<K: AsRef<str>, V>(pairs: &[(K, V)], name: &str) -> Result<u
 /// pairs holds them: a `BTreeMap` of each value type would cost the
 /// WebAssembly module kilobytes of B-tree code for maps of a few entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameMap<'e, V>(Vec<(&'e str, V)>);
+pub struct NameMap<'e, V>(Vec<(std::borrow::Cow<'e, str>, V)>);
 
 impl<'e, V> NameMap<'e, V> {
     /// From pairs sorted by name, names unique (debug builds check it).
-    pub(crate) fn from_sorted(pairs: Vec<(&'e str, V)>) -> Self {
+    pub(crate) fn from_sorted(pairs: Vec<(std::borrow::Cow<'e, str>, V)>) -> Self {
         debug_assert!(pairs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)), "names out of order");
         NameMap(pairs)
+    }
+
+    /// The same map, owning its names.
+    pub fn into_owned(self) -> NameMap<'static, V> {
+        NameMap(self.0.into_iter().map(|(k, v)| (std::borrow::Cow::Owned(k.into_owned()), v)).collect())
     }
 
     /// The value of `name`.
@@ -276,13 +281,13 @@ impl<'e, V> NameMap<'e, V> {
     }
 
     /// Names and values, in name order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&'e str, &V)> + ExactSizeIterator {
-        self.0.iter().map(|(k, v)| (*k, v))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &V)> + ExactSizeIterator {
+        self.0.iter().map(|(k, v)| (&**k, v))
     }
 
     /// The names, in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &'e str> + ExactSizeIterator + '_ {
-        self.0.iter().map(|(k, _)| *k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + '_ {
+        self.0.iter().map(|(k, _)| &**k)
     }
 
     /// How many names.
@@ -298,7 +303,16 @@ impl<'e, V> NameMap<'e, V> {
 
 impl<V: serde::Serialize> serde::Serialize for NameMap<'_, V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        s.collect_map(self.0.iter().map(|(k, v)| (&**k, v)))
+    }
+}
+
+/// Read from a JSON object (or any map): sorted by name; a name given twice
+/// is an error.
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for NameMap<'_, V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let pairs: Vec<(String, V)> = crate::request::deserialize_pairs(d)?;
+        Ok(NameMap(pairs.into_iter().map(|(k, v)| (std::borrow::Cow::Owned(k), v)).collect()))
     }
 }
 
@@ -336,7 +350,7 @@ mod tests {
 
     #[test]
     fn a_name_map_finds_what_it_holds_and_writes_an_object() {
-        let map = NameMap::from_sorted(vec![("a", 1), ("b.c", 2), ("d", 3)]);
+        let map = NameMap::from_sorted(vec![("a".into(), 1), ("b.c".into(), 2), ("d".into(), 3)]);
         assert_eq!((map.get("a"), map.get("b.c"), map.get("d")), (Some(&1), Some(&2), Some(&3)));
         assert_eq!((map.get("b"), map.get(""), map.get("e")), (None, None, None));
         assert!(map.contains_key("d") && !map.contains_key("c"));

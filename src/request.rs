@@ -91,8 +91,7 @@ impl Org {
         }
         for (name, v) in self.usage.iter() {
             amount(&|| format!("usage.{name}"), *v)?;
-            // (`scale() == 0`: the usual whole count, without `fract`'s arithmetic.)
-            if v.scale() != 0 && !v.fract().is_zero() {
+            if !crate::money::is_whole(*v) {
                 return Err(OrgError::NotWhole { field: format!("usage.{name}"), value: normalized(*v).to_string() });
             }
         }
@@ -228,7 +227,7 @@ impl Serialize for AttrValue {
             // written with their exact digits: whole numbers as integers,
             // others as serde_json's number of their normalized text.
             AttrValue::Number(n) => match i64::try_from(*n) {
-                Ok(i) if n.fract().is_zero() => s.serialize_i64(i),
+                Ok(i) if crate::money::is_whole(*n) => s.serialize_i64(i),
                 _ => match normalized(*n).to_string().parse::<serde_json::Number>() {
                     Ok(number) => number.serialize(s),
                     Err(e) => Err(serde::ser::Error::custom(e)),

@@ -293,7 +293,7 @@ fn run_source(engine: &Engine, src: &Source, report: &mut TestReport) {
             Ok(d) => {
                 let verdict = if d.allowed() { "allow" } else { "deny" };
                 let rules_match =
-                    c.rules.as_ref().is_none_or(|r| r.iter().map(String::as_str).eq(d.rules.iter().copied()));
+                    c.rules.as_ref().is_none_or(|r| r.iter().map(String::as_str).eq(d.rules.iter().map(|r| &**r)));
                 (verdict != want || !rules_match)
                     .then(|| format!("{verdict} by [{}] ({})", d.rules.join(", "), d.message()))
             }

@@ -104,6 +104,87 @@ fn vectors() -> Vec<PathBuf> {
     v
 }
 
+/// The answer made owned (`into_owned`), the engine dropped before it is
+/// written, then read back from its JSON (`Deserialize`) and written again:
+/// what a service that keeps or forwards answers does.
+fn owned_answer(vector: &Value) -> Option<String> {
+    use serde::de::DeserializeOwned;
+    fn again<T: Serialize + DeserializeOwned>(answer: T, engine: Engine) -> Option<String> {
+        drop(engine);
+        let text = serde_json::to_string_pretty(&answer).unwrap();
+        let read: T = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        Some(serde_json::to_string_pretty(&read).unwrap())
+    }
+    let engine = match vector.get("sources") {
+        Some(s) => Engine::from_sources(Sources::from(&parse::<SourceTexts>(s).ok()?)).ok()?,
+        None => Engine::embedded().unwrap(),
+    };
+    let input = &vector["input"];
+    match vector["op"].as_str().unwrap() {
+        "estimate" => {
+            let a = engine.estimate(&parse::<Run>(input).ok()?).ok()?.into_owned();
+            again(a, engine)
+        }
+        "authorize" => {
+            let r: AuthorizeRequest = parse(input).ok()?;
+            let a = engine.authorize(&r.role, &r.action, &r.context).ok()?.into_owned();
+            again(a, engine)
+        }
+        "checkLimit" => {
+            let r: LimitRequest = parse(input).ok()?;
+            let a = engine.check_limit(&r.org, &r.limit, r.adding).ok()?.into_owned();
+            again(a, engine)
+        }
+        "quoteTopUp" => {
+            let r: TopUpRequest = parse(input).ok()?;
+            let a = engine.quote_top_up(&r.org, r.credits).ok()?;
+            again(a, engine)
+        }
+        "quote" => {
+            let a = engine.quote(&parse::<QuoteRequest>(input).ok()?).ok()?.into_owned();
+            again(a, engine)
+        }
+        "visibleBilling" => {
+            let r: BillingRequest = parse(input).ok()?;
+            let a = engine.visible_billing(&r.role, &r.org).ok()?.into_owned();
+            again(a, engine)
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn owned_answers_outlive_the_engine_and_read_back_byte_for_byte() {
+    let (mut checked, mut answers) = (0, 0);
+    for path in vectors() {
+        let vector: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let sheet = vector["op"].as_str().is_some_and(|op| op.ends_with("Sheet"));
+        answers += usize::from(!name.starts_with("error-") && !sheet);
+        let Some(again) = owned_answer(&vector) else { continue };
+        let expected = fs::read_to_string(path.with_extension("expected.json")).unwrap();
+        assert_eq!(again + "\n", expected, "{}", path.display());
+        checked += 1;
+    }
+    // Every vector that is not an error or a reference sheet.
+    assert_eq!(checked, answers, "answers read back");
+    assert!(checked >= 35, "{checked} answers");
+}
+
+/// An owned quote crosses to another thread (as to `tokio::spawn`) and is
+/// still there after the engine it came from is gone.
+#[test]
+fn an_owned_quote_is_send_and_static() {
+    let engine = Engine::embedded().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/quote-insufficient-credits.json");
+    let vector: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    let quote = engine.quote(&parse::<QuoteRequest>(&vector["input"]).unwrap()).unwrap().into_owned();
+    drop(engine);
+    let moved = std::thread::spawn(move || quote).join().unwrap();
+    assert_eq!(moved.verdict, tollgate::Verdict::Denied);
+    assert_eq!(moved.estimate.fingerprint, Engine::embedded().unwrap().fingerprint());
+}
+
 #[test]
 fn golden_vectors_native() {
     let bless = std::env::var_os("TOLLGATE_BLESS").is_some();

@@ -5,10 +5,11 @@ use super::{Condition, Effect, Op, PolicySet, Value};
 use crate::error::AuthorizeError;
 use crate::request::{AttrValue, Context};
 use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
+use std::borrow::Cow;
 
 /// Why a decision came out as it did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Reason {
@@ -20,27 +21,47 @@ pub enum Reason {
     NoRuleAllows,
 }
 
-/// An authorization decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An authorization decision. [`Decision::into_owned`] gives one that
+/// outlives the engine; an owned one is read back from its JSON with
+/// `Deserialize` (the `message` is made from the other fields).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Decision<'e> {
     /// The role asked about.
-    pub role: &'e str,
+    pub role: Cow<'e, str>,
     /// The action asked about.
-    pub action: &'e str,
+    pub action: Cow<'e, str>,
     /// Allow or deny.
     pub decision: Effect,
     /// Every rule that determined it: the applying deny rules for a denial,
     /// the applying allow rules for an allow, none for a default deny.
-    pub rules: Vec<&'e str>,
+    pub rules: Vec<Cow<'e, str>>,
     /// Why.
     pub reason: Reason,
     /// Context attributes whose absence (or wrong type) decided: a deny
     /// rule applied for want of them, or an allow rule could not.
-    pub missing_attributes: Vec<&'e str>,
+    #[serde(default)]
+    pub missing_attributes: Vec<Cow<'e, str>>,
+}
+
+fn owned(name: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(name.into_owned())
 }
 
 impl Decision<'_> {
+    /// The same decision, owning its names: it outlives the engine.
+    pub fn into_owned(self) -> Decision<'static> {
+        Decision {
+            role: owned(self.role),
+            action: owned(self.action),
+            decision: self.decision,
+            rules: self.rules.into_iter().map(owned).collect(),
+            reason: self.reason,
+            missing_attributes: self.missing_attributes.into_iter().map(owned).collect(),
+        }
+    }
+
     /// Whether the action is allowed.
     pub fn allowed(&self) -> bool {
         self.decision == Effect::Allow
@@ -50,7 +71,7 @@ impl Decision<'_> {
     pub fn message(&self) -> String {
         // Written piece by piece into one string: every decision that
         // crosses to JavaScript carries this message.
-        fn quoted(m: &mut String, names: &[&str]) {
+        fn quoted(m: &mut String, names: &[Cow<'_, str>]) {
             for (i, name) in names.iter().enumerate() {
                 m.push_str(if i == 0 { "`" } else { ", `" });
                 m.push_str(name);
@@ -59,9 +80,9 @@ impl Decision<'_> {
         }
         let mut m = String::with_capacity(96);
         m.push('`');
-        m.push_str(self.role);
+        m.push_str(&self.role);
         m.push_str(if self.reason == Reason::Allowed { "` may `" } else { "` may not `" });
-        m.push_str(self.action);
+        m.push_str(&self.action);
         m.push('`');
         match self.reason {
             Reason::Allowed | Reason::DeniedByRule => {
@@ -79,12 +100,14 @@ impl Decision<'_> {
     }
 }
 
-/// Serialized as `{decision, rules, reason, message, missingAttributes?}`;
-/// the message is built only when serialized.
+/// Serialized as `{role, action, decision, rules, reason, message,
+/// missingAttributes?}`; the message is built only when serialized.
 impl Serialize for Decision<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let n = if self.missing_attributes.is_empty() { 4 } else { 5 };
+        let n = if self.missing_attributes.is_empty() { 6 } else { 7 };
         let mut st = s.serialize_struct("Decision", n)?;
+        st.serialize_field("role", &*self.role)?;
+        st.serialize_field("action", &*self.action)?;
         st.serialize_field("decision", &self.decision)?;
         st.serialize_field("rules", &self.rules)?;
         st.serialize_field("reason", &self.reason)?;
@@ -174,10 +197,10 @@ impl PolicySet {
     pub(crate) fn decide(&self, r: usize, a: usize, ctx: &Context) -> Decision<'_> {
         let candidates = self.index.cell(r * self.actions.len() + a);
         let (mut allows, mut denies) = (Vec::new(), Vec::new());
-        let (mut allow_missing, mut deny_missing): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        let (mut allow_missing, mut deny_missing): (Vec<Cow<'_, str>>, Vec<Cow<'_, str>>) = (Vec::new(), Vec::new());
         for rule in candidates.iter().filter_map(|&i| self.rules.get(i)) {
             let mut fails = false;
-            let mut missing: Vec<&str> = Vec::new();
+            let mut missing: Vec<Cow<'_, str>> = Vec::new();
             for c in &rule.conditions {
                 match eval(c, ctx) {
                     Some(true) => {}
@@ -185,17 +208,17 @@ impl PolicySet {
                         fails = true;
                         break;
                     }
-                    None => missing.push(&c.attr),
+                    None => missing.push(Cow::Borrowed(&*c.attr)),
                 }
             }
             if fails {
                 continue;
             }
             match (rule.effect, missing.is_empty()) {
-                (Effect::Allow, true) => allows.push(&*rule.id),
+                (Effect::Allow, true) => allows.push(Cow::Borrowed(&*rule.id)),
                 (Effect::Allow, false) => allow_missing.extend(missing),
                 (Effect::Deny, _) => {
-                    denies.push(&*rule.id);
+                    denies.push(Cow::Borrowed(&*rule.id));
                     deny_missing.extend(missing);
                 }
             }
@@ -211,6 +234,13 @@ impl PolicySet {
         };
         missing.sort_unstable();
         missing.dedup();
-        Decision { role, action, decision, rules, reason, missing_attributes: missing }
+        Decision {
+            role: Cow::Borrowed(role),
+            action: Cow::Borrowed(action),
+            decision,
+            rules,
+            reason,
+            missing_attributes: missing,
+        }
     }
 }

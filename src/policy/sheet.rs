@@ -102,7 +102,7 @@ impl PolicySet {
         }
         let mut attributes = Vec::new();
         for (k, t) in self.attributes.iter() {
-            attributes.push((&**k, super::type_name(*t)));
+            attributes.push((std::borrow::Cow::Borrowed(&**k), super::type_name(*t)));
         }
         let mut rules = Vec::with_capacity(self.rules.len());
         for r in &self.rules {
@@ -131,7 +131,7 @@ impl PolicySet {
                     Limit::Count(n) => n.to_string(),
                     Limit::Unlimited => "unlimited".to_string(),
                 };
-                limits.push((&**k, v));
+                limits.push((std::borrow::Cow::Borrowed(&**k), v));
             }
             plans.push(PlanInfo {
                 plan: &p.name,

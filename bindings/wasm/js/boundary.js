@@ -153,7 +153,7 @@ function denial() {
 }
 
 function decisionOf() {
-  const o = { decision: next(), rules: list(str), reason: next(), message: next() };
+  const o = { role: next(), action: next(), decision: next(), rules: list(str), reason: next(), message: next() };
   opt(o, "missingAttributes", () => list(str));
   return o;
 }

@@ -102,6 +102,10 @@ export interface AuthorizeRequest {
 }
 
 export interface Decision {
+  /** The role asked about. */
+  role: string;
+  /** The action asked about. */
+  action: string;
   decision: "allow" | "deny";
   /** Every rule that determined the decision (none for a default deny). */
   rules: string[];
