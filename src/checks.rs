@@ -6,6 +6,7 @@ use crate::error::{LimitError, QuoteError, TopUpError};
 use crate::estimate::Estimate;
 use crate::money::serialize_decimal;
 use crate::names::NameMap;
+use crate::policy::texts::Msg;
 use crate::policy::{Decision, Limit, Plan, PolicySet};
 use crate::rates::RateCard;
 use crate::request::{AttrValue, Context, Org, QuoteRequest};
@@ -13,6 +14,7 @@ use rust_decimal::Decimal;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use std::borrow::Cow;
+use std::fmt::Display;
 
 /// The plan a limit denial points to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,6 +432,16 @@ impl PolicySet {
         Ok(out)
     }
 
+    /// Appends message `id`, in the policies' words, to `out`.
+    fn say(&self, out: &mut String, msg: Msg, values: &[&dyn Display]) {
+        crate::policy::texts::render(out, self.texts.message(msg), msg.placeholders(), values);
+    }
+
+    /// The billing link of an organization, from the policies' template.
+    pub(crate) fn billing_link(&self, org: &Org) -> String {
+        self.texts.billing_link(&org.slug)
+    }
+
     fn upgrade_of(&self, plan: &Plan) -> Option<Upgrade<'_>> {
         let to = self.plans.get(plan.upgrade_to.as_deref()?)?;
         Some(Upgrade { plan: Cow::Borrowed(&to.name), label: Cow::Borrowed(&to.label) })
@@ -468,14 +480,16 @@ impl PolicySet {
         };
         let upgrade = if allowed { None } else { self.upgrade_of(plan) };
         let reason = (!allowed).then(|| {
-            let mut message = format!("{name} limit reached on {} ({} of {max})", plan.label, n(current));
+            let mut message = String::new();
+            let values: [&dyn Display; 4] = [name, &plan.label, &n(current), &max];
+            self.say(&mut message, Msg::LimitReached, &values);
             if let Some(u) = &upgrade {
-                message.push_str(&format!(" — upgrade to {}", u.label));
+                self.say(&mut message, Msg::Upgrade, &[&u.label]);
             }
             Denial {
                 code: ReasonCode::LimitReached,
                 message,
-                billing_link: org.billing_link(),
+                billing_link: self.texts.billing_link(&org.slug),
                 rules: Vec::new(),
                 upgrade: upgrade.clone(),
                 top_up: None,
@@ -579,7 +593,7 @@ impl PolicySet {
         Ok(BillingView {
             role: Cow::Borrowed(role),
             plan: Upgrade { plan: Cow::Borrowed(&plan.name), label: Cow::Borrowed(&plan.label) },
-            billing_link: org.billing_link(),
+            billing_link: self.texts.billing_link(&org.slug),
             can,
             buttons,
             balance,
@@ -616,10 +630,11 @@ pub(crate) fn quote<'e>(
     let decision: Decision<'e> = policies.authorize(&req.role, "tools.run", &ctx)?;
     let estimate = rates.estimate(&req.run, fingerprint)?;
     let cost = estimate.charged.high;
-    let link = org.billing_link();
+    let link = policies.texts.billing_link(&org.slug);
     // Next steps respect the role: an offer to buy (a top-up, an upgrade)
     // goes to a role that may take it; another role is told who can.
     let may = |action: &str| policies.authorize(&req.role, action, &ctx).is_ok_and(|d| d.allowed());
+    // The roles that may take `action` (`{roles}`), and in words (`{who}`).
     let who = |action: &str| {
         let roles: Vec<&str> = policies
             .roles
@@ -627,11 +642,12 @@ pub(crate) fn quote<'e>(
             .map(|r| &*r.name)
             .filter(|r| policies.authorize(r, action, &ctx).is_ok_and(|d| d.allowed()))
             .collect();
-        match roles.as_slice() {
+        let who = match roles.as_slice() {
             [] => "no role".to_string(),
             [one] => format!("the {one}"),
             [init @ .., last] => format!("the {} or {last}", init.join(", ")),
-        }
+        };
+        (who, roles.join(", "))
     };
     // The next step of a plan reason: the upgrade, offered to a role that
     // may check out (asked only when a reason needs it), else who can.
@@ -639,10 +655,11 @@ pub(crate) fn quote<'e>(
     let upgrade_step = |m: &mut String| -> Option<Upgrade<'e>> {
         let u = policies.upgrade_of(plan)?;
         if *may_upgrade.get_or_init(|| may("billing.checkout")) {
-            m.push_str(&format!(" — upgrade to {}", u.label));
+            policies.say(m, Msg::Upgrade, &[&u.label]);
             Some(u)
         } else {
-            m.push_str(&format!(" — {} can upgrade to {}", who("billing.checkout"), u.label));
+            let (who, roles) = who("billing.checkout");
+            policies.say(m, Msg::AskUpgrade, &[&who, &roles, &u.label]);
             None
         }
     };
@@ -652,16 +669,28 @@ pub(crate) fn quote<'e>(
     };
 
     if org.is_suspended() {
-        push(ReasonCode::OrgSuspended, format!("organization `{}` is suspended", org.slug), Vec::new(), None, None);
+        let mut m = String::new();
+        policies.say(&mut m, Msg::OrgSuspended, &[&org.slug]);
+        push(ReasonCode::OrgSuspended, m, Vec::new(), None, None);
     }
     if !decision.allowed() {
-        let message = decision.message();
-        push(ReasonCode::RoleNotPermitted, message, decision.rules, None, None);
+        let mut m = String::new();
+        let mut rules = String::new();
+        for (i, r) in decision.rules.iter().enumerate() {
+            if i > 0 {
+                rules.push_str(", ");
+            }
+            rules.push_str(r);
+        }
+        let values: [&dyn Display; 4] = [&decision.role, &decision.action, &rules, &decision.message()];
+        policies.say(&mut m, Msg::RoleNotPermitted, &values);
+        push(ReasonCode::RoleNotPermitted, m, decision.rules, None, None);
     }
     if let Some(tool) = &req.run.tool {
         if let Some(rules) = plan.tools.get(tool.as_str()) {
             if !rules.enabled {
-                let mut m = format!("{tool} is not included in {}", plan.label);
+                let mut m = String::new();
+                policies.say(&mut m, Msg::ToolNotInPlan, &[tool, &plan.label]);
                 let upgrade = upgrade_step(&mut m);
                 push(ReasonCode::ToolNotInPlan, m, Vec::new(), upgrade, None);
             }
@@ -669,24 +698,18 @@ pub(crate) fn quote<'e>(
                 let counter = format!("tools.{tool}.{}", window.counter());
                 let used = *org.usage.get(&counter).ok_or(QuoteError::MissingCounter { counter })?;
                 if used.checked_add(Decimal::ONE).is_none_or(|after| after > Decimal::from(*cap)) {
-                    let mut m = format!(
-                        "{tool} is capped at {cap} runs per {} on {} ({} used)",
-                        window.per(),
-                        plan.label,
-                        n(used)
-                    );
+                    let mut m = String::new();
+                    let values: [&dyn Display; 5] = [tool, cap, &window.per(), &plan.label, &n(used)];
+                    policies.say(&mut m, Msg::FrequencyCap, &values);
                     let upgrade = upgrade_step(&mut m);
                     push(ReasonCode::FrequencyCap, m, Vec::new(), upgrade, None);
                 }
             }
             if let Some(ceiling) = rules.max_credits_per_run {
                 if cost > ceiling {
-                    let mut m = format!(
-                        "this run may cost up to {} credits; {} allows at most {} per {tool} run",
-                        n(cost),
-                        plan.label,
-                        n(ceiling)
-                    );
+                    let mut m = String::new();
+                    let values: [&dyn Display; 4] = [&n(cost), &plan.label, &n(ceiling), tool];
+                    policies.say(&mut m, Msg::CeilingExceeded, &values);
                     let upgrade = upgrade_step(&mut m);
                     push(ReasonCode::CeilingExceeded, m, Vec::new(), upgrade, None);
                 }
@@ -705,18 +728,20 @@ pub(crate) fn quote<'e>(
         };
         let may_top_up = may("billing.top_up");
         let quote = policies.quote_top_up(org, wanted).ok().filter(|_| may_top_up);
-        let mut m = format!(
-            "this run may cost up to {} credits; the balance is {} (short {})",
-            n(cost),
-            n(org.balance),
-            n(short)
-        );
+        let mut m = String::new();
+        let values: [&dyn Display; 3] = [&n(cost), &n(org.balance), &n(short)];
+        policies.say(&mut m, Msg::InsufficientCredits, &values);
         match &quote {
             Some(q) => {
-                m.push_str(&format!(" — add {} credits for {:.2} {}", n(q.credits), q.price.amount, q.price.currency))
+                let price = format!("{:.2}", q.price.amount);
+                let values: [&dyn Display; 3] = [&n(q.credits), &price, &q.price.currency];
+                policies.say(&mut m, Msg::TopUp, &values);
             }
-            None if !may_top_up => m.push_str(&format!(" — {} can add credits", who("billing.top_up"))),
-            None => m.push_str(" — no single top-up covers it; contact the owner"),
+            None if !may_top_up => {
+                let (who, roles) = who("billing.top_up");
+                policies.say(&mut m, Msg::AskTopUp, &[&who, &roles]);
+            }
+            None => policies.say(&mut m, Msg::NoTopUp, &[]),
         }
         top_up.clone_from(&quote);
         push(ReasonCode::InsufficientCredits, m, Vec::new(), None, quote);
@@ -727,8 +752,9 @@ pub(crate) fn quote<'e>(
             if let Some(pool) = org.pools.iter().find(|p| p.tools.iter().any(|t| t == tool)) {
                 let left = room(pool.allocated, pool.spent);
                 if cost > left {
-                    let m =
-                        format!("pool `{}` has {} credits left; this run may cost up to {}", pool.id, n(left), n(cost));
+                    let mut m = String::new();
+                    let values: [&dyn Display; 3] = [&pool.id, &n(left), &n(cost)];
+                    policies.say(&mut m, Msg::PoolExhausted, &values);
                     push(ReasonCode::PoolExhausted, m, Vec::new(), None, None);
                 }
             }
@@ -737,12 +763,9 @@ pub(crate) fn quote<'e>(
     if let Some(s) = &org.spend_controls {
         let left = room(s.monthly_cap, s.spent_this_month);
         if cost > left {
-            let m = format!(
-                "this run may cost up to {} credits; {} remain under the monthly cap of {}",
-                n(cost),
-                n(left),
-                n(s.monthly_cap)
-            );
+            let mut m = String::new();
+            let values: [&dyn Display; 3] = [&n(cost), &n(left), &n(s.monthly_cap)];
+            policies.say(&mut m, Msg::SpendCapReached, &values);
             push(ReasonCode::SpendCapReached, m, Vec::new(), None, None);
         }
     }

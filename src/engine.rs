@@ -313,6 +313,14 @@ impl Engine {
         self.policies.counters(plan)
     }
 
+    /// The organization's billing page: the policies' `[billing] link`
+    /// template (`/org/{slug}/billing` when they set none), the slug
+    /// percent-encoded where it holds anything but letters, digits and
+    /// `-._~`.
+    pub fn billing_link(&self, org: &Org) -> String {
+        self.policies.billing_link(org)
+    }
+
     /// What `role` may see and do on the organization's billing page.
     pub fn visible_billing(&self, role: &str, org: &Org) -> Result<BillingView<'_>, QuoteError> {
         self.policies.visible_billing(role, org)

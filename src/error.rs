@@ -287,6 +287,14 @@ pub enum LoadProblemKind {
         /// The bound.
         limit: usize,
     },
+    /// A link or message template that cannot be filled in.
+    #[error("{what}: {problem}")]
+    BadTemplate {
+        /// Which text: `billing link`, `message INSUFFICIENT_CREDITS`.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A rule that could not be compiled for a reason no other problem
     /// names. Never expected: it keeps a rule from vanishing without a word.
     #[error("rule `{id}` could not be compiled")]
@@ -335,6 +343,7 @@ impl LoadProblemKind {
             LoadProblemKind::BadLimit { .. } => "bad_limit",
             LoadProblemKind::MinAboveMax { .. } => "min_above_max",
             LoadProblemKind::RuleNotCompiled { .. } => "rule_not_compiled",
+            LoadProblemKind::BadTemplate { .. } => "bad_template",
         }
     }
 
@@ -396,6 +405,9 @@ impl LoadProblemKind {
             LoadProblemKind::MinAboveMax { .. } => "the smallest top-up cannot exceed the largest".into(),
             LoadProblemKind::RuleNotCompiled { .. } => {
                 "the engine refuses a rule it cannot use rather than drop it; please report this with the rule".into()
+            }
+            LoadProblemKind::BadTemplate { .. } => {
+                "write text with placeholders in braces, such as `{plan}`; docs/formats.md lists each message's".into()
             }
         }
     }

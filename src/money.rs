@@ -312,7 +312,7 @@ pub(crate) fn is_whole(d: Decimal) -> bool {
     // The mantissa is a multiple of 10^scale: integer arithmetic on the
     // parts, rather than `fract`'s decimal subtraction (2 KB of the
     // WebAssembly module). The scale is at most 28 and 10^28 < 2^127.
-    d.scale() == 0 || 10i128.checked_pow(d.scale()).and_then(|p| d.mantissa().checked_rem(p)).is_some_and(|r| r == 0)
+    d.scale() == 0 || pow10(d.scale()).and_then(|p| d.mantissa().checked_rem(p)).is_some_and(|r| r == 0)
 }
 
 /// Normalized text of a decimal: no trailing zeros, no negative zero.

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 /// An organization's current state, as the host knows it. The engine
 /// stores nothing; every check reads what is passed here.
@@ -43,25 +43,6 @@ pub struct Org {
 }
 
 impl Org {
-    /// The billing page of this organization: `/org/{slug}/billing`, the
-    /// slug percent-encoded where it holds anything but letters, digits and
-    /// `-._~` (a slug with a `/`, a space or a `?` would otherwise make
-    /// another link).
-    pub fn billing_link(&self) -> String {
-        let mut link = String::with_capacity(self.slug.len() + 13);
-        link.push_str("/org/");
-        for b in self.slug.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                link.push(char::from(b));
-            } else {
-                // Writing to a String cannot fail.
-                let _ = write!(link, "%{b:02X}");
-            }
-        }
-        link.push_str("/billing");
-        link
-    }
-
     /// Whether `status` says the organization is suspended.
     pub fn is_suspended(&self) -> bool {
         self.status == Some(OrgStatus::Suspended)
@@ -102,7 +83,7 @@ impl Org {
 /// The status of an organization: a closed set. Suspended organizations may
 /// not run tools (`ORG_SUSPENDED`) and, in the shipped policies, not top up.
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OrgStatus {
@@ -119,6 +100,13 @@ impl OrgStatus {
             OrgStatus::Active => "active",
             OrgStatus::Suspended => "suspended",
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for OrgStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let all = [OrgStatus::Active, OrgStatus::Suspended];
+        crate::format::unit_variant(d, &["active", "suspended"], &all)
     }
 }
 
@@ -525,7 +513,7 @@ impl schemars::JsonSchema for Context {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::{Context, Org, Usage};
+    use super::{Context, Usage};
     use rust_decimal::Decimal;
     use std::collections::BTreeMap;
 
@@ -547,24 +535,5 @@ mod tests {
         let ctx = Context::new().with("b", true).with("a", "x").with("b", false);
         assert_eq!(serde_json::to_string(&ctx).unwrap(), r#"{"a":"x","b":false}"#);
         assert_eq!(serde_json::from_str::<Context>(r#"{"b":false,"a":"x"}"#).unwrap(), ctx);
-    }
-
-    #[test]
-    fn billing_links_percent_encode_the_slug() {
-        let link = |slug: &str| {
-            let org = Org {
-                slug: slug.into(),
-                plan: "free".into(),
-                balance: Decimal::ZERO,
-                status: None,
-                pools: Vec::new(),
-                spend_controls: None,
-                usage: Default::default(),
-            };
-            org.billing_link()
-        };
-        assert_eq!(link("acme-West_2.b~"), "/org/acme-West_2.b~/billing");
-        assert_eq!(link("a/b c?é\0"), "/org/a%2Fb%20c%3F%C3%A9%00/billing");
-        assert_eq!(link(""), "/org//billing");
     }
 }

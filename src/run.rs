@@ -52,12 +52,19 @@ pub enum Item {
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "schema", serde(rename_all = "lowercase"))]
+#[derive(Clone, Copy)]
 pub(crate) enum ItemKind {
     Text,
     Image,
     Video,
+}
+
+impl<'de> Deserialize<'de> for ItemKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let kinds = [ItemKind::Text, ItemKind::Image, ItemKind::Video];
+        crate::format::unit_variant(d, &["text", "image", "video"], &kinds)
+    }
 }
 
 /// Every field any item kind has; `TryFrom` checks they fit the kind.

@@ -62,11 +62,11 @@ fn each_kind_of_bad_bundle_gets_its_error() {
     }
     // Another format version: both versions named.
     let mut newer = good.clone();
-    newer[8] = 2;
+    newer[8] = 3;
     let e = Engine::from_bundle(&newer).unwrap_err();
-    assert_eq!(e, BundleError::Version { found: 2, expected: tollgate::BUNDLE_FORMAT });
+    assert_eq!(e, BundleError::Version { found: 3, expected: tollgate::BUNDLE_FORMAT });
     assert_eq!(e.code(), "bundle_version");
-    assert!(e.to_string().contains("format 2; this engine reads format 1"), "{e}");
+    assert!(e.to_string().contains("format 3; this engine reads format 2"), "{e}");
     // Truncated anywhere, or with bytes added: its content no longer
     // matches its fingerprint (or the header is incomplete).
     for len in 0..good.len() {

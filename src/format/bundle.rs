@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 /// The bundle format version this engine writes and reads (`tollgate
 /// build`, [`crate::Engine::to_bundle`]); a bundle of another is refused.
-pub const FORMAT: u16 = 1;
+pub const FORMAT: u16 = 2;
 
 const MAGIC: &[u8; 8] = b"TOLLGATE";
 const HEADER: usize = 8 + 2 + 32;

@@ -25,3 +25,19 @@ pub(crate) fn check_request_size(bytes: usize) -> Result<(), InputError> {
     }
     Ok(())
 }
+
+/// A unit variant of a closed set of names, read as a string: one string
+/// reader for every such enum instead of serde's enum machinery per type
+/// (2 KB of the WebAssembly module each). The message for another name is
+/// serde's own (`unknown variant …, expected one of …`).
+pub(crate) fn unit_variant<'de, D: serde::Deserializer<'de>, T: Copy>(
+    d: D,
+    names: &'static [&'static str],
+    values: &[T],
+) -> Result<T, D::Error> {
+    let name = <String as serde::Deserialize>::deserialize(d)?;
+    match names.iter().position(|n| *n == name).and_then(|i| values.get(i)) {
+        Some(v) => Ok(*v),
+        None => Err(serde::de::Error::unknown_variant(&name, names)),
+    }
+}

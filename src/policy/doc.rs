@@ -24,6 +24,28 @@ pub(crate) struct PolicyDoc {
     pub(crate) rules: Vec<Spanned<RuleDoc>>,
     #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, PlanDoc>"))]
     pub(crate) plans: Entries<Spanned<PlanDoc>>,
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "Option<BillingDoc>"))]
+    pub(crate) billing: Option<Spanned<BillingDoc>>,
+    /// Message templates by reason code or next step.
+    #[cfg_attr(feature = "schema", serde(default), schemars(with = "BTreeMap<String, String>"))]
+    pub(crate) messages: Entries<Spanned<String>>,
+}
+
+/// `[billing]`: where the billing page is.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", serde(deny_unknown_fields))]
+#[derive(Debug)]
+pub(crate) struct BillingDoc {
+    /// The billing link's template, `{slug}` for the organization.
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub(crate) link: Spanned<String>,
+}
+
+impl Read for BillingDoc {
+    fn read(node: &Node<'_>) -> Result<Self> {
+        let t = Table::new(node, &["link"])?;
+        Ok(BillingDoc { link: t.req("link")? })
+    }
 }
 
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -232,13 +254,15 @@ impl schemars::JsonSchema for CondValue {
 
 impl Read for PolicyDoc {
     fn read(node: &Node<'_>) -> Result<Self> {
-        let t = Table::new(node, &["roles", "actions", "attributes", "rules", "plans"])?;
+        let t = Table::new(node, &["roles", "actions", "attributes", "rules", "plans", "billing", "messages"])?;
         Ok(PolicyDoc {
             roles: t.or_default("roles")?,
             actions: t.or_default("actions")?,
             attributes: t.or_default("attributes")?,
             rules: t.or_default("rules")?,
             plans: t.or_default("plans")?,
+            billing: t.opt("billing")?,
+            messages: t.or_default("messages")?,
         })
     }
 }

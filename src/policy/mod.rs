@@ -7,6 +7,7 @@ mod doc;
 mod explain;
 mod index;
 mod sheet;
+pub(crate) mod texts;
 
 pub use authorize::{Decision, Reason};
 pub(crate) use doc::AttrType;
@@ -48,6 +49,8 @@ pub(crate) struct PolicySet {
     pub(crate) plans: Names<Plan>,
     /// Every limit name, sorted.
     pub(crate) limits: Vec<Arc<str>>,
+    /// The billing link and the messages, as the policies word them.
+    pub(crate) texts: texts::Texts,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -222,7 +225,7 @@ impl PolicySet {
         if !self.lineage.fits(roles, roles) {
             return Err("role lineage of the wrong size".into());
         }
-        Ok(())
+        self.texts.check_bundled()
     }
 }
 
@@ -365,6 +368,7 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
         }
     }
     set.plans = plans.into_iter().collect();
+    set.texts = compile_texts(&docs, sources, &mut problems);
     check_cycles(&set, &mut problems);
     check_limits(&docs, sources, &mut problems, &mut set);
 
@@ -386,6 +390,61 @@ pub(crate) fn load(sources: &[Source]) -> Result<PolicySet, LoadError> {
     set.index = index::build(&set, &applying);
     set.lineage = lineage;
     Ok(set)
+}
+
+/// The billing link and the messages of every file: each checked, each set
+/// once across files.
+fn compile_texts(docs: &[(usize, PolicyDoc)], sources: &[Source], problems: &mut Problems) -> texts::Texts {
+    let mut out = texts::Texts::default();
+    let mut link_first: Option<Location> = None;
+    let mut messages: Vec<(u8, String)> = Vec::new();
+    let mut claims = Claims::default();
+    for (index, doc) in docs {
+        let Some(src) = sources.get(*index) else { continue };
+        let mut cx = FileCtx { src, index: *index, problems: &mut *problems };
+        if let Some(billing) = &doc.billing {
+            let link = &billing.get_ref().link;
+            if let Some(first) = &link_first {
+                let kind = LoadProblemKind::Duplicate { what: "billing", name: "link".into(), first: first.clone() };
+                cx.report(kind, link.span());
+            } else {
+                link_first = Some(cx.at(link.span()));
+                let problem = if link.get_ref().trim().is_empty() {
+                    Err("it is empty".to_string())
+                } else {
+                    texts::check(link.get_ref(), texts::LINK_PLACEHOLDERS)
+                };
+                match problem {
+                    Ok(()) => out.billing_link = Some(link.get_ref().clone()),
+                    Err(problem) => {
+                        cx.report(LoadProblemKind::BadTemplate { what: "billing link".into(), problem }, link.span())
+                    }
+                }
+            }
+        }
+        for (id, text) in &doc.messages {
+            let Some((i, &(_, placeholders, _))) = texts::MESSAGES.iter().enumerate().find(|m| m.1 .0 == id.get_ref())
+            else {
+                let known = texts::MESSAGES.iter().map(|m| m.0.to_string()).collect();
+                let kind = LoadProblemKind::UnknownName { what: "message", name: id.get_ref().clone(), known };
+                cx.report(kind, id.span());
+                continue;
+            };
+            if claims.claim(&mut cx, "message", id).is_none() {
+                continue;
+            }
+            match texts::check(text.get_ref(), placeholders) {
+                Ok(()) => messages.push((u8::try_from(i).unwrap_or(u8::MAX), text.get_ref().clone())),
+                Err(problem) => {
+                    let what = format!("message {}", id.get_ref());
+                    cx.report(LoadProblemKind::BadTemplate { what, problem }, text.span());
+                }
+            }
+        }
+    }
+    messages.sort_by_key(|m| m.0);
+    out.messages = messages;
+    out
 }
 
 fn unknown<'a>(what: &'static str, name: &str, known: impl Iterator<Item = &'a Arc<str>>) -> LoadProblemKind {

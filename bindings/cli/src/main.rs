@@ -335,7 +335,7 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let org = read_org(org)?;
             let adding = decimal("--adding", adding)?;
             let c = engine.check_limit(&org, limit, adding).map_err(fail)?;
-            let out = if json { to_json(&c)? } else { render::limit(&c, &org) };
+            let out = if json { to_json(&c)? } else { render::limit(&c) };
             Ok(Answer::verdict(out, c.allowed))
         }
         Command::Quote { request, explain } => {

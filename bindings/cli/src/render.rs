@@ -167,9 +167,9 @@ pub fn decision(d: &tollgate::Decision) -> String {
     format!("{verdict}: {}\n", d.message())
 }
 
-pub fn limit(c: &tollgate::LimitCheck, org: &tollgate::Org) -> String {
+pub fn limit(c: &tollgate::LimitCheck) -> String {
     match &c.reason {
-        Some(reason) => format!("denied: {} at {}\n", reason.message, org.billing_link()),
+        Some(reason) => format!("denied: {} at {}\n", reason.message, reason.billing_link),
         None => format!(
             "allowed: {} {} of {} on plan `{}` ({} more fits)\n",
             c.limit,
