@@ -88,7 +88,7 @@ test("each kind of bad bundle throws its code, and engines keep answering", () =
   const before = JSON.stringify(engine.estimate(run));
   const good = new Uint8Array(readFileSync(join(out, "shipped.bundle")));
   const newer = good.slice();
-  newer[8] = 2;
+  newer[8] = 3;
   const altered = good.slice();
   altered[good.length - 1] ^= 1;
   const cases = [
@@ -104,7 +104,7 @@ test("each kind of bad bundle throws its code, and engines keep answering", () =
   for (const [bytes, code] of cases) {
     assert.throws(() => tollgate.Engine.fromBundle(bytes), (e) => e instanceof Error && e.code === code && e.message.length > 0, code);
   }
-  assert.throws(() => tollgate.Engine.fromBundle(newer), (e) => /format 2; this engine reads format 1/.test(e.message));
+  assert.throws(() => tollgate.Engine.fromBundle(newer), (e) => /format 3; this engine reads format 2/.test(e.message));
   assert.equal(JSON.stringify(engine.estimate(run)), before);
 });
 
