@@ -19,7 +19,7 @@ pub struct Run {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
     /// The model usage of the run, in order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "items")]
     #[cfg_attr(feature = "schema", schemars(with = "Vec<ItemDoc>"))]
     pub items: Vec<Item>,
 }
@@ -38,10 +38,13 @@ impl Run {
 
 /// One item of a run, tagged by `kind`.
 ///
-/// Read through one flat table (`ItemDoc`) rather than serde's internally
-/// tagged enums, which buffer their content and so lose source positions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", try_from = "ItemDoc")]
+/// Read as one flat table (`ItemDoc`) rather than through serde's internally
+/// tagged enums, which buffer their content and so lose source positions;
+/// and by hand, so that what is wrong is said of the item's own kind (its
+/// fields, not every kind's) and, in JSON, with the field's path
+/// (`items[0].inputTokens`), since the text may be machine-made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Item {
     /// Tokens through a text model.
     Text(TextItem),
@@ -67,89 +70,296 @@ impl<'de> Deserialize<'de> for ItemKind {
     }
 }
 
-/// Every field any item kind has; `TryFrom` checks they fit the kind.
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[derive(Deserialize)]
+/// Every field any item kind has; each kind takes its own (checked as read).
+#[cfg(feature = "schema")]
+#[derive(schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)] // described, not built
 pub(crate) struct ItemDoc {
-    pub(crate) kind: ItemKind,
-    pub(crate) model: String,
-    #[serde(default, alias = "input_tokens", deserialize_with = "present")]
-    pub(crate) input_tokens: Option<Quantity>,
-    #[serde(default, alias = "output_tokens", deserialize_with = "present")]
-    pub(crate) output_tokens: Option<Quantity>,
-    #[serde(default, alias = "cached_input_tokens", deserialize_with = "present")]
-    pub(crate) cached_input_tokens: Option<Quantity>,
-    #[serde(default, alias = "cache_write_tokens", deserialize_with = "present")]
-    pub(crate) cache_write_tokens: Option<Quantity>,
-    #[serde(default, deserialize_with = "present")]
-    pub(crate) count: Option<Quantity>,
+    kind: ItemKind,
+    model: String,
+    #[serde(default, alias = "input_tokens")]
+    input_tokens: Option<Quantity>,
+    #[serde(default, alias = "output_tokens")]
+    output_tokens: Option<Quantity>,
+    #[serde(default, alias = "cached_input_tokens")]
+    cached_input_tokens: Option<Quantity>,
+    #[serde(default, alias = "cache_write_tokens")]
+    cache_write_tokens: Option<Quantity>,
     #[serde(default)]
-    pub(crate) quality: Option<String>,
+    count: Option<Quantity>,
     #[serde(default)]
-    pub(crate) size: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    pub(crate) seconds: Option<Quantity>,
+    quality: Option<String>,
     #[serde(default)]
-    pub(crate) resolution: Option<String>,
+    size: Option<String>,
     #[serde(default)]
-    pub(crate) audio: Option<bool>,
+    seconds: Option<Quantity>,
+    #[serde(default)]
+    resolution: Option<String>,
+    #[serde(default)]
+    audio: Option<bool>,
 }
 
-/// An optional quantity that, when given, must be a quantity: `null` is an
-/// error rather than "absent" (JSON writes NaN and Infinity as null, and a
-/// count must never vanish silently).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Quantity>, D::Error> {
-    Quantity::deserialize(d).map(Some)
+/// The fields of an item: camelCase (JSON), snake_case (TOML; JSON accepts
+/// it too), and the kinds that take it (`K_*` bits).
+const FIELDS: [(&str, &str, u8); 12] = [
+    ("kind", "kind", K_ALL),
+    ("model", "model", K_ALL),
+    ("inputTokens", "input_tokens", K_TEXT),
+    ("outputTokens", "output_tokens", K_TEXT),
+    ("cachedInputTokens", "cached_input_tokens", K_TEXT),
+    ("cacheWriteTokens", "cache_write_tokens", K_TEXT),
+    ("count", "count", K_IMAGE),
+    ("quality", "quality", K_IMAGE),
+    ("size", "size", K_IMAGE),
+    ("seconds", "seconds", K_VIDEO),
+    ("resolution", "resolution", K_VIDEO),
+    ("audio", "audio", K_VIDEO),
+];
+const K_TEXT: u8 = 1;
+const K_IMAGE: u8 = 2;
+const K_VIDEO: u8 = 4;
+const K_ALL: u8 = 7;
+
+/// The values of an item's fields as read, before its kind is checked.
+#[derive(Default)]
+struct ItemFields {
+    kind: Option<ItemKind>,
+    model: Option<String>,
+    /// Input, output, cached input, cache write, count, seconds.
+    quantities: [Option<Quantity>; 6],
+    quality: Option<String>,
+    size: Option<String>,
+    resolution: Option<String>,
+    audio: Option<bool>,
+    /// Which fields were given (bits by place in `FIELDS`).
+    given: u16,
+    /// A key written in snake_case: messages name fields that way too.
+    snake: bool,
+    /// The first key that is no field, kept until the kind is known.
+    unknown: Option<String>,
 }
 
-impl TryFrom<ItemDoc> for Item {
-    type Error = String;
+/// Reads an item: `index` is its place in `items` (`None` for an item read
+/// on its own), for the paths of messages.
+struct ItemSeed {
+    index: Option<usize>,
+}
 
-    fn try_from(d: ItemDoc) -> Result<Item, String> {
-        let (kind, allowed): (&str, &[&str]) = match d.kind {
-            ItemKind::Text => ("text", &["input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens"]),
-            ItemKind::Image => ("image", &["count", "quality", "size"]),
-            ItemKind::Video => ("video", &["seconds", "resolution", "audio"]),
-        };
-        let present = [
-            ("input_tokens", d.input_tokens.is_some()),
-            ("output_tokens", d.output_tokens.is_some()),
-            ("cached_input_tokens", d.cached_input_tokens.is_some()),
-            ("cache_write_tokens", d.cache_write_tokens.is_some()),
-            ("count", d.count.is_some()),
-            ("quality", d.quality.is_some()),
-            ("size", d.size.is_some()),
-            ("seconds", d.seconds.is_some()),
-            ("resolution", d.resolution.is_some()),
-            ("audio", d.audio.is_some()),
-        ];
-        if let Some((field, _)) = present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
-            return Err(format!("`{field}` does not apply to a {kind} item (it takes: {})", allowed.join(", ")));
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::DeserializeSeed::deserialize(ItemSeed { index: None }, d)
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for ItemSeed {
+    type Value = Item;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Item, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl ItemSeed {
+    /// `items[0]` (or `item`): where a message points.
+    fn path(&self) -> String {
+        match self.index {
+            Some(i) => format!("items[{i}]"),
+            None => "item".to_string(),
         }
-        let missing = |f: &str| format!("missing field `{f}` for a {kind} item");
-        Ok(match d.kind {
+    }
+
+    /// A problem of the item as a whole.
+    fn fail<E: de::Error>(&self, what: fmt::Arguments<'_>) -> E {
+        E::custom(format_args!("{}: {what}", self.path()))
+    }
+
+    /// A value's error, with the field's path in front. A JSON reader's
+    /// message ends with its position (`… at line 1 column 61`), which it
+    /// reads back from the new message; other readers' errors (TOML's)
+    /// carry their exact span and are passed on as they are.
+    fn at_field<E: de::Error>(&self, key: &str, e: E) -> E {
+        let text = e.to_string();
+        if crate::format::json::has_position(&text) {
+            E::custom(format_args!("{}.{key}: {text}", self.path()))
+        } else {
+            e
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ItemSeed {
+    type Value = Item;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an item: a table with `kind`, `model` and the kind's fields")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+        let mut f = ItemFields::default();
+        loop {
+            // Once the kind is known, a key it does not take fails as the key
+            // is read, so a TOML error points at the key itself.
+            let seed = KeySeed { item: &self, kind: f.kind, snake: f.snake };
+            let Some((place, key)) = map.next_key_seed(seed)? else { break };
+            let Some(place) = place else {
+                if f.unknown.is_none() {
+                    f.unknown = Some(key);
+                }
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            };
+            f.snake |= key.contains('_');
+            let bit = 1_u16 << place;
+            if f.given & bit != 0 {
+                return Err(self.fail(format_args!("duplicate field `{key}`")));
+            }
+            f.given |= bit;
+            // A given quantity must be a quantity: `null` is an error rather
+            // than "absent" (JSON writes NaN and Infinity as null, and a
+            // count must never vanish silently).
+            let read = match place {
+                0 => map.next_value().map(|v| f.kind = Some(v)),
+                1 => map.next_value().map(|v| f.model = Some(v)),
+                2..=6 | 9 => {
+                    let slot = if place == 9 { 5 } else { place - 2 };
+                    map.next_value::<Quantity>().map(|v| {
+                        if let Some(q) = f.quantities.get_mut(slot) {
+                            *q = Some(v);
+                        }
+                    })
+                }
+                7 => map.next_value().map(|v| f.quality = v),
+                8 => map.next_value().map(|v| f.size = v),
+                10 => map.next_value().map(|v| f.resolution = v),
+                _ => map.next_value().map(|v| f.audio = v),
+            };
+            read.map_err(|e| self.at_field(&key, e))?;
+        }
+        self.build(f)
+    }
+}
+
+/// An item's key: its place in `FIELDS` (`None`: no field), and the key as
+/// written. With the kind known, a key the kind does not take is an error.
+struct KeySeed<'s> {
+    item: &'s ItemSeed,
+    kind: Option<ItemKind>,
+    snake: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = (Option<usize>, String);
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let key = String::deserialize(d)?;
+        let place = FIELDS.iter().position(|(camel, snake, _)| *camel == key || *snake == key);
+        if let Some(kind) = self.kind {
+            let snake = self.snake || key.contains('_');
+            let fits = place.and_then(|p| FIELDS.get(p)).is_some_and(|e| e.2 & kind_bit(kind) != 0);
+            if !fits {
+                return Err(self.item.not_taken(kind, &key, place.is_some(), snake));
+            }
+        }
+        Ok((place, key))
+    }
+}
+
+fn kind_bit(kind: ItemKind) -> u8 {
+    match kind {
+        ItemKind::Text => K_TEXT,
+        ItemKind::Image => K_IMAGE,
+        ItemKind::Video => K_VIDEO,
+    }
+}
+
+impl ItemSeed {
+    /// A key `kind` does not take: a field of another kind (`known`) or no
+    /// field at all, with the kind's fields (and the nearest of them).
+    fn not_taken<E: de::Error>(&self, kind: ItemKind, key: &str, known: bool, snake: bool) -> E {
+        let (name, bit) = match kind {
+            ItemKind::Text => ("a text", K_TEXT),
+            ItemKind::Image => ("an image", K_IMAGE),
+            ItemKind::Video => ("a video", K_VIDEO),
+        };
+        let field = |(camel, under, _): &(&'static str, &'static str, u8)| if snake { *under } else { *camel };
+        let mut takes = String::new();
+        for entry in FIELDS.iter().filter(|e| e.2 & bit != 0) {
+            if !takes.is_empty() {
+                takes.push_str(", ");
+            }
+            takes.push('`');
+            takes.push_str(field(entry));
+            takes.push('`');
+        }
+        if known {
+            return self.fail(format_args!("`{key}` does not apply to {name} item; it takes {takes}"));
+        }
+        let names = FIELDS.iter().filter(|e| e.2 & bit != 0).map(field);
+        let near = crate::error::nearest(key, names).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+        self.fail(format_args!("unknown field `{key}` of {name} item{near}; it takes {takes}"))
+    }
+
+    /// The item of the fields read, when they fit its kind.
+    fn build<E: de::Error>(&self, f: ItemFields) -> Result<Item, E> {
+        let kind = f.kind.ok_or_else(|| self.fail(format_args!("missing field `kind`")))?;
+        let name = match kind {
+            ItemKind::Text => "a text",
+            ItemKind::Image => "an image",
+            ItemKind::Video => "a video",
+        };
+        // Keys read before the kind are checked now.
+        if let Some(key) = &f.unknown {
+            return Err(self.not_taken(kind, key, false, f.snake));
+        }
+        let misplaced = FIELDS.iter().enumerate().find(|(i, e)| f.given & (1 << i) != 0 && e.2 & kind_bit(kind) == 0);
+        if let Some((_, (camel, snake, _))) = misplaced {
+            return Err(self.not_taken(kind, if f.snake { snake } else { camel }, true, f.snake));
+        }
+        let model = f.model.ok_or_else(|| self.fail(format_args!("missing field `model`")))?;
+        let [input, output, cached, write, count, seconds] = f.quantities;
+        let missing = |key: &str| self.fail(format_args!("missing field `{key}` for {name} item"));
+        Ok(match kind {
             ItemKind::Text => Item::Text(TextItem {
-                model: d.model,
-                input_tokens: d.input_tokens,
-                output_tokens: d.output_tokens,
-                cached_input_tokens: d.cached_input_tokens,
-                cache_write_tokens: d.cache_write_tokens,
+                model,
+                input_tokens: input,
+                output_tokens: output,
+                cached_input_tokens: cached,
+                cache_write_tokens: write,
             }),
             ItemKind::Image => Item::Image(ImageItem {
-                model: d.model,
-                count: d.count.ok_or_else(|| missing("count"))?,
-                quality: d.quality,
-                size: d.size,
+                model,
+                count: count.ok_or_else(|| missing("count"))?,
+                quality: f.quality,
+                size: f.size,
             }),
             ItemKind::Video => Item::Video(VideoItem {
-                model: d.model,
-                seconds: d.seconds.ok_or_else(|| missing("seconds"))?,
-                resolution: d.resolution,
-                audio: d.audio.unwrap_or(false),
+                model,
+                seconds: seconds.ok_or_else(|| missing("seconds"))?,
+                resolution: f.resolution,
+                audio: f.audio.unwrap_or(false),
             }),
         })
     }
+}
+
+/// `items`: each item read with its place, for the paths of messages.
+fn items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Item>, D::Error> {
+    struct Items;
+    impl<'de> Visitor<'de> for Items {
+        type Value = Vec<Item>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of items")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element_seed(ItemSeed { index: Some(out.len()) })? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Items)
 }
 
 /// Token counts for a text model. The counts are disjoint: cached tokens

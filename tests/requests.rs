@@ -146,11 +146,11 @@ fn json_numbers_are_read_exactly() {
         assert_eq!(r.context.get("n"), Some(&tollgate::AttrValue::Number(value.parse().unwrap())), "{written}");
     }
     for (written, message) in [
-        ("1e29", "`1e+29` is out of range"),
-        ("1e-29", "`1e-29` is out of range"),
-        ("0.00000000000000000000000000001", "`0.00000000000000000000000000001` is out of range"),
-        ("79228162514264337593543950336", "`79228162514264337593543950336` is out of range"),
-        ("1e400", "`1e+400` is out of range"),
+        ("1e29", "items[0].seconds: `1e+29` is out of range"),
+        ("1e-29", "items[0].seconds: `1e-29` is out of range"),
+        ("0.00000000000000000000000000001", "items[0].seconds: `0.00000000000000000000000000001` is out of range"),
+        ("79228162514264337593543950336", "items[0].seconds: `79228162514264337593543950336` is out of range"),
+        ("1e400", "items[0].seconds: `1e+400` is out of range"),
     ] {
         let text = format!(r#"{{"items":[{{"kind":"video","model":"m","seconds":{written}}}]}}"#);
         assert_eq!(refusal("estimate", &text).as_deref(), Some(message), "{written}");
@@ -202,7 +202,10 @@ fn nesting_is_bounded() {
         "{\"min\":".repeat(10_000),
         "}".repeat(10_000)
     );
-    assert_eq!(tollgate::parse_request::<Run>(&deep).unwrap_err().message, "recursion limit exceeded");
+    assert_eq!(
+        tollgate::parse_request::<Run>(&deep).unwrap_err().message,
+        "items[0].seconds: recursion limit exceeded"
+    );
     // At serde_json's bound: 127 levels are read (and found wrong for what
     // they hold), 128 are refused. The run, its items and the item are 3 of them.
     let nested = |ranges: usize| {
@@ -214,8 +217,57 @@ fn nesting_is_bounded() {
     };
     for (ranges, refused) in [(123, false), (124, false), (125, true), (126, true)] {
         let message = tollgate::parse_request::<Run>(&nested(ranges)).unwrap_err().message;
-        assert_eq!(message == "recursion limit exceeded", refused, "{ranges}: {message}");
+        assert_eq!(message == "items[0].seconds: recursion limit exceeded", refused, "{ranges}: {message}");
     }
+}
+
+/// What is wrong with an item is said of the item's own kind, with the
+/// path of the field in JSON (whose text may be machine-made and is read
+/// without positions by the JavaScript package); TOML errors point at the
+/// line.
+#[test]
+fn item_errors_name_the_path_and_the_kinds_own_fields() {
+    let json = |items: &str| tollgate::parse_request::<Run>(&format!(r#"{{"items":[{items}]}}"#)).unwrap_err().message;
+    let text = r#"{"kind":"text","model":"m","inputTokens":1}"#;
+    for (items, message) in [
+        (r#"{"kind":"text","model":"m","inputTokens":"12k"}"#, "items[0].inputTokens: `12k` is not a decimal number"),
+        (
+            &format!(r#"{text},{{"kind":"text","model":"m","outputTokens":{{"min":1,"max":true}}}}"#),
+            "items[1].outputTokens: invalid type: boolean `true`, expected a number, a decimal string, or a range `{ min, max }`",
+        ),
+        (
+            r#"{"kind":"image","model":"m","cuont":2}"#,
+            "items[0]: unknown field `cuont` of an image item (did you mean `count`?); it takes `kind`, `model`, `count`, `quality`, `size`",
+        ),
+        (
+            r#"{"kind":"text","model":"m","seconds":2}"#,
+            "items[0]: `seconds` does not apply to a text item; it takes `kind`, `model`, `inputTokens`, `outputTokens`, `cachedInputTokens`, `cacheWriteTokens`",
+        ),
+        // A key before the kind is judged once the kind is read.
+        (
+            r#"{"seconds":2,"kind":"image","model":"m","count":1}"#,
+            "items[0]: `seconds` does not apply to an image item; it takes `kind`, `model`, `count`, `quality`, `size`",
+        ),
+        (
+            r#"{"kind":"video","model":"m","cache_write_tokens":1}"#,
+            "items[0]: `cache_write_tokens` does not apply to a video item; it takes `kind`, `model`, `seconds`, `resolution`, `audio`",
+        ),
+        (r#"{"kind":"video","model":"m"}"#, "items[0]: missing field `seconds` for a video item"),
+        (r#"{"model":"m"}"#, "items[0]: missing field `kind`"),
+        (r#"{"kind":"text"}"#, "items[0]: missing field `model`"),
+        (r#"{"kind":"text","model":"m","model":"n"}"#, "items[0]: duplicate field `model`"),
+        (r#"{"kind":"sound","model":"m"}"#, "items[0].kind: unknown variant `sound`, expected one of `text`, `image`, `video`"),
+        (r#"{"kind":"video","model":"m","seconds":1,"audio":"yes"}"#, "items[0].audio: invalid type: string \"yes\", expected a boolean"),
+    ] {
+        assert_eq!(json(items), message, "{items}");
+    }
+    // TOML: the line of the key, and the same words.
+    let e = Run::from_toml("run.toml", "[[items]]\nkind = \"image\"\nmodel = \"m\"\nsizes = \"1024\"\ncount = 1\n")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "run.toml:4:1: items[0]: unknown field `sizes` of an image item (did you mean `size`?); it takes `kind`, `model`, `count`, `quality`, `size`"
+    );
 }
 
 /// A name written twice in a map is an error, as a repeated field is: in a

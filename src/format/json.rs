@@ -37,3 +37,12 @@ pub(crate) fn message(e: &serde_json::Error) -> String {
     }
     message
 }
+
+/// Whether a message ends as serde_json ends its errors' messages:
+/// ` at line N column M`.
+pub(crate) fn has_position(message: &str) -> bool {
+    let Some((head, column)) = message.rsplit_once(" column ") else { return false };
+    let Some((_, line)) = head.rsplit_once(" at line ") else { return false };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(line) && digits(column)
+}

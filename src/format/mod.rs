@@ -29,15 +29,25 @@ pub(crate) fn check_request_size(bytes: usize) -> Result<(), InputError> {
 /// A unit variant of a closed set of names, read as a string: one string
 /// reader for every such enum instead of serde's enum machinery per type
 /// (2 KB of the WebAssembly module each). The message for another name is
-/// serde's own (`unknown variant …, expected one of …`).
+/// serde's own (`unknown variant …, expected one of …`), raised inside the
+/// reader so that it carries the reader's position.
 pub(crate) fn unit_variant<'de, D: serde::Deserializer<'de>, T: Copy>(
     d: D,
     names: &'static [&'static str],
     values: &[T],
 ) -> Result<T, D::Error> {
-    let name = <String as serde::Deserialize>::deserialize(d)?;
-    match names.iter().position(|n| *n == name).and_then(|i| values.get(i)) {
-        Some(v) => Ok(*v),
-        None => Err(serde::de::Error::unknown_variant(&name, names)),
+    struct Names<'v, T>(&'static [&'static str], &'v [T]);
+    impl<'de, T: Copy> serde::de::Visitor<'de> for Names<'_, T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("one of the names")
+        }
+        fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<T, E> {
+            match self.0.iter().position(|n| *n == name).and_then(|i| self.1.get(i)) {
+                Some(v) => Ok(*v),
+                None => Err(E::unknown_variant(name, self.0)),
+            }
+        }
     }
+    d.deserialize_str(Names(names, values))
 }
