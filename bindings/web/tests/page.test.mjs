@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { serve } from "../serve.mjs";
@@ -226,6 +226,37 @@ test("a page bundled by esbuild loads the module and estimates in Chromium (the 
   const errors = [];
   tab.on("pageerror", (e) => errors.push(String(e)));
   await tab.goto(`http://127.0.0.1:${server.address().port}/test-output/esbuild-app/index.html`);
+  await tab.waitForSelector("body[data-total]", { state: "attached", timeout: 20000 });
+  assert.equal(await tab.evaluate(() => document.body.dataset.total), "5");
+  assert.deepEqual(errors, []);
+  await tab.close();
+});
+
+test("a page bundled by Vite loads the module and estimates in Chromium (no line needed: Vite emits the .wasm)", async () => {
+  // Vite sees the package's `new URL("tollgate_wasm_bg.wasm", import.meta.url)`,
+  // emits the module as an asset and rewrites the URL: a plain `init()` works.
+  const project = join(out, "consumer");
+  const src = join(project, "vite-app");
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, "index.html"), '<!doctype html><html><body><script type="module" src="./app.js"></script></body></html>\n');
+  writeFileSync(
+    join(src, "app.js"),
+    [
+      'import init, { Engine } from "tollgate";',
+      "await init();",
+      'document.body.dataset.total = new Engine().estimate({ tool: "storyboard" }).total.high;',
+    ].join("\n"),
+  );
+  const dist = join(out, "vite-app");
+  execFileSync(tool("vite"), ["build", src, "--outDir", dist, "--emptyOutDir", "--base", "./", "--logLevel", "warn"], {
+    cwd: project,
+  });
+  const emitted = readdirSync(join(dist, "assets"));
+  assert.ok(emitted.some((f) => f.endsWith(".wasm")), `Vite emitted the module: ${emitted}`);
+  const tab = await browser.newPage();
+  const errors = [];
+  tab.on("pageerror", (e) => errors.push(String(e)));
+  await tab.goto(`http://127.0.0.1:${server.address().port}/test-output/vite-app/index.html`);
   await tab.waitForSelector("body[data-total]", { state: "attached", timeout: 20000 });
   assert.equal(await tab.evaluate(() => document.body.dataset.total), "5");
   assert.deepEqual(errors, []);
