@@ -49,6 +49,13 @@ pub struct Money {
     pub currency: String,
 }
 
+impl Money {
+    /// An amount in a currency (an ISO code such as `USD`).
+    pub fn new(amount: Decimal, currency: impl Into<String>) -> Money {
+        Money { amount, currency: currency.into() }
+    }
+}
+
 /// A top-up in whole blocks of the plan's increment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

@@ -129,7 +129,7 @@ mod tests {
         let (rates, policies) = shipped();
         let mut p = policies.clone();
         p.index.parts_mut().1[0] = 10_000;
-        assert_eq!(reason(&rates, &p), "rule 10000 of 7");
+        assert_eq!(reason(&rates, &p), "rule 10000 of 8");
         let mut p = policies.clone();
         p.index.parts_mut().0.pop();
         assert!(reason(&rates, &p).starts_with("an index of"));
@@ -137,11 +137,14 @@ mod tests {
         p.index.parts_mut().0[1] = 1_000;
         assert!(reason(&rates, &p).starts_with("an index of"));
         let mut p = policies.clone();
+        p.texts.messages.push((3, "{cost}".into()));
+        assert_eq!(reason(&rates, &p), "a billing link or message template the loader would refuse");
+        let mut p = policies.clone();
         p.rules[0].action_ids.push(999);
-        assert_eq!(reason(&rates, &p), "action 999 of 15");
+        assert_eq!(reason(&rates, &p), "action 999 of 16");
         let mut p = policies.clone();
         p.roles[0].inherits.push(77);
-        assert_eq!(reason(&rates, &p), "role 77 of 4");
+        assert_eq!(reason(&rates, &p), "role 77 of 5");
         let mut r = rates.clone();
         r.precision = 29;
         assert_eq!(reason(&r, &policies), "precision 29 beyond 28 places");

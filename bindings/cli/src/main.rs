@@ -3,6 +3,7 @@
 //! Exit codes: 0 allowed/ok, 1 denied, 2 bad input. Errors go to stderr
 //! with file:line:column.
 
+mod ledger;
 mod render;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -124,6 +125,18 @@ enum Command {
     Schema {
         /// The format.
         kind: String,
+    },
+    /// The credit ledger: organizations' credits kept in a database, each
+    /// write one transaction with the engine inside (`tollgate ledger --help`).
+    Ledger {
+        /// The database: `sqlite:PATH` (created when new) or `sqlite::memory:`.
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// The time of the operation (RFC 3339); default: now.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[command(subcommand)]
+        op: ledger::LedgerOp,
     },
     /// Show the rate tables as reference tables.
     Rates {
@@ -313,6 +326,9 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
     }
     let engine = engine(cli)?;
     let json = cli.json;
+    if let Command::Ledger { db, at, op } = &cli.command {
+        return ledger::run(engine, db, at.as_deref(), op, json);
+    }
     match &cli.command {
         Command::Estimate { run } => {
             let (name, text) = read_text(run)?;
@@ -371,9 +387,11 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
             let t = engine.quote_top_up(&org, credits).map_err(fail)?;
             Ok(Answer::ok(if json { to_json(&t)? } else { render::top_up(&t) }))
         }
-        Command::Validate { .. } | Command::Schema { .. } | Command::Build { .. } | Command::Explain { .. } => {
-            Err(fail("answered before loading"))
-        }
+        Command::Validate { .. }
+        | Command::Ledger { .. }
+        | Command::Schema { .. }
+        | Command::Build { .. }
+        | Command::Explain { .. } => Err(fail("answered before loading")),
         Command::Test { paths, junit } => {
             // No paths: the tests beside the policies checked.
             let origin = origin(cli);

@@ -129,7 +129,9 @@ fn authorize_exits_0_when_allowed_and_1_when_denied() {
 
     let out = tollgate(&["authorize", "--role", "intern", "--action", "billing.view"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).starts_with("error: unknown role `intern` (known: admin, editor, owner, viewer)"));
+    assert!(
+        text(&out.stderr).starts_with("error: unknown role `intern` (known: admin, editor, owner, support, viewer)")
+    );
 
     let out = tollgate(&["authorize", "--role", "owner", "--action", "billing.view", "--ctx", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
@@ -298,7 +300,7 @@ fn authorize_and_quote_explain_every_rule() {
         "{s}"
     );
     assert!(s.contains("org.status eq \"suspended\" -> missing"), "{s}");
-    assert_eq!(s.lines().filter(|l| l.starts_with("  applies") || l.starts_with("  skipped")).count(), 7);
+    assert_eq!(s.lines().filter(|l| l.starts_with("  applies") || l.starts_with("  skipped")).count(), 8);
 
     let out = tollgate(&["quote", "examples/quotes/editor-storyboard.toml", "--explain", "--json"]);
     assert_eq!(out.status.code(), Some(0));

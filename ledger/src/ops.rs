@@ -1,0 +1,753 @@
+//! The operations: each one transaction of the store, the engine run inside
+//! it on the state it reads, so checking and recording are one step.
+
+use crate::answer::{
+    Credited, Entry, Expired, Hold, Payment, PriceChanged, Receipt, Reconciliation, Refusal, Reserved, State, Statement,
+};
+use crate::store::{HoldRow, LotRow, OrgRow, Store, Tx};
+use crate::time::At;
+use crate::LedgerError;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use tollgate::{Context, Decimal, Engine, Org, OrgStatus, QuoteRequest, Run, SpendControls, Usage, Verdict};
+
+/// The billing action a grant needs.
+pub const GRANT_ACTION: &str = "billing.grant";
+
+/// `top_up`: credits bought, as the payment provider charged them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopUp {
+    /// The organization.
+    pub org: String,
+    /// The member's role (needs `billing.top_up`).
+    pub role: String,
+    /// Credits bought: whole blocks of the plan's increment.
+    #[serde(with = "crate::answer::amount")]
+    pub credits: Decimal,
+    /// The payment provider's reference.
+    pub payment_ref: String,
+    /// The idempotency key.
+    pub key: String,
+}
+
+/// `grant`: a signed adjustment (promotion, refund, correction).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grant {
+    /// The organization.
+    pub org: String,
+    /// The role (needs `billing.grant`).
+    pub role: String,
+    /// Credits added; below zero, taken.
+    #[serde(with = "crate::answer::amount")]
+    pub credits: Decimal,
+    /// Why, for the journal.
+    pub reason: String,
+    /// When granted credits expire (added credits only).
+    pub expires_at: Option<At>,
+    /// The idempotency key.
+    pub key: String,
+}
+
+/// `reserve`: hold credits for a run about to start.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reserve {
+    /// The organization.
+    pub org: String,
+    /// The member's role (needs `tools.run`).
+    pub role: String,
+    /// The run, as the quote prices it (ranges allowed: the hold is the high end).
+    pub run: Run,
+    /// Further context attributes for the authorization.
+    pub context: Option<Context>,
+    /// How long the hold lives, in milliseconds.
+    pub ttl_ms: i64,
+    /// The fingerprint of the engine the caller priced with, if it says.
+    pub fingerprint: Option<String>,
+    /// The idempotency key.
+    pub key: String,
+}
+
+/// `settle`: charge what actually ran against a hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settle {
+    /// The hold.
+    pub hold: i64,
+    /// What ran: exact quantities.
+    pub run: Run,
+    /// The idempotency key.
+    pub key: String,
+}
+
+/// A ledger over a store, with the engine that prices and authorizes.
+pub struct Ledger<S: Store> {
+    store: S,
+    engine: Engine,
+    bundle: OnceLock<Vec<u8>>,
+    /// Engines of earlier rates, by fingerprint, for settling holds made
+    /// under them.
+    earlier: Mutex<HashMap<String, Engine>>,
+}
+
+fn bad(message: impl Into<String>) -> LedgerError {
+    LedgerError::BadInput(message.into())
+}
+
+fn overflow() -> LedgerError {
+    bad("the amount is out of range")
+}
+
+fn add(a: Decimal, b: Decimal) -> Result<Decimal, LedgerError> {
+    a.checked_add(b).ok_or_else(overflow)
+}
+
+fn sub(a: Decimal, b: Decimal) -> Result<Decimal, LedgerError> {
+    a.checked_sub(b).ok_or_else(overflow)
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, LedgerError> {
+    serde_json::to_string(value).map_err(|e| LedgerError::Database(e.to_string()))
+}
+
+/// The first answer of an idempotency key, if it was used for this very
+/// request; an error if it was used for another.
+fn replay<T: DeserializeOwned>(tx: &mut dyn Tx, key: &str, request: &str) -> Result<Option<T>, LedgerError> {
+    if key.is_empty() {
+        return Err(bad("an idempotency key is required (any unique text, such as a request id)"));
+    }
+    match tx.key(key)? {
+        None => Ok(None),
+        Some((first, answer)) if first == request => Ok(Some(serde_json::from_str(&answer)?)),
+        Some((first, _)) => {
+            let what: serde_json::Value = serde_json::from_str(&first)?;
+            let op = what.get("op").and_then(|v| v.as_str()).unwrap_or("another operation");
+            Err(LedgerError::IdempotencyConflict { key: key.to_string(), first: format!("a {op}") })
+        }
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// A ledger over `store`, pricing and authorizing with `engine`.
+    pub fn new(store: S, engine: Engine) -> Self {
+        Ledger { store, engine, bundle: OnceLock::new(), earlier: Mutex::new(HashMap::new()) }
+    }
+
+    /// The engine new holds are priced with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Opens an organization on `plan`, with no credits.
+    pub fn open_org(&self, at: At, slug: &str, plan: &str) -> Result<State, LedgerError> {
+        if slug.is_empty() || slug.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad(format!("`{slug}` is no slug: non-empty, without spaces or control characters")));
+        }
+        self.engine.counters(plan).map_err(|e| LedgerError::engine(e.code(), e))?;
+        self.store.write(&mut |tx| {
+            if tx.org(slug)?.is_some() {
+                return Err(LedgerError::OrgExists { slug: slug.to_string() });
+            }
+            let row = OrgRow {
+                slug: slug.to_string(),
+                plan: plan.to_string(),
+                status: "active".into(),
+                balance: Decimal::ZERO,
+                usage: "{}".into(),
+                spend_cap: None,
+            };
+            tx.insert_org(&row, at)?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
+    /// Sets a count the host owns (`seats`, `projects_per_org`…). Tool-run
+    /// windows are the ledger's own and cannot be set.
+    pub fn set_usage(&self, at: At, slug: &str, limit: &str, count: Decimal) -> Result<State, LedgerError> {
+        if limit.starts_with("tools.") {
+            return Err(bad(format!("`{limit}`: the ledger counts tool runs itself, from its holds")));
+        }
+        if count.is_sign_negative() || !count.fract().is_zero() {
+            return Err(bad(format!("a count is a whole number of zero or more, not {count}")));
+        }
+        self.store.write(&mut |tx| {
+            let mut row = org_row(tx, slug)?;
+            let known = self.engine.counters(&row.plan).map_err(|e| LedgerError::engine(e.code(), e))?;
+            if !known.iter().any(|k| k == limit) {
+                let limits: Vec<&str> = known.iter().map(String::as_str).filter(|k| !k.starts_with("tools.")).collect();
+                return Err(bad(format!("plan `{}` has no limit `{limit}` (limits: {})", row.plan, limits.join(", "))));
+            }
+            let mut usage: Usage = serde_json::from_str(&row.usage)?;
+            usage.insert(limit, count);
+            row.usage = json(&usage)?;
+            tx.update_org(&row)?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
+    /// Sets the status (`active`, `suspended`).
+    pub fn set_status(&self, at: At, slug: &str, status: OrgStatus) -> Result<State, LedgerError> {
+        self.store.write(&mut |tx| {
+            let mut row = org_row(tx, slug)?;
+            row.status = status.as_str().to_string();
+            tx.update_org(&row)?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
+    /// Moves the organization to another plan.
+    pub fn set_plan(&self, at: At, slug: &str, plan: &str) -> Result<State, LedgerError> {
+        self.engine.counters(plan).map_err(|e| LedgerError::engine(e.code(), e))?;
+        self.store.write(&mut |tx| {
+            let mut row = org_row(tx, slug)?;
+            row.plan = plan.to_string();
+            tx.update_org(&row)?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
+    /// Sets (or, with `None`, removes) the monthly spend cap.
+    pub fn set_spend_cap(&self, at: At, slug: &str, cap: Option<Decimal>) -> Result<State, LedgerError> {
+        if cap.is_some_and(|c| c.is_sign_negative() && !c.is_zero()) {
+            return Err(bad("a spend cap is zero or more"));
+        }
+        self.store.write(&mut |tx| {
+            let mut row = org_row(tx, slug)?;
+            row.spend_cap = cap;
+            tx.update_org(&row)?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
+    /// Records a top-up: the role may `billing.top_up`, and the credits are
+    /// whole blocks of the plan's increment within its min and max.
+    pub fn top_up(&self, at: At, req: &TopUp) -> Result<Credited, LedgerError> {
+        if req.credits <= Decimal::ZERO {
+            return Err(bad(format!("a top-up adds credits: {} is not above zero", req.credits)));
+        }
+        if req.payment_ref.trim().is_empty() {
+            return Err(bad("a top-up needs the payment provider's reference"));
+        }
+        let request = json(&serde_json::json!({ "op": "top_up", "request": req }))?;
+        self.store.write(&mut |tx| {
+            if let Some(done) = replay(tx, &req.key, &request)? {
+                return Ok(done);
+            }
+            let mut row = org_row(tx, &req.org)?;
+            let (org, held) = self.org_of(tx, &row, at)?;
+            if let Some(refusal) = self.refuse(&org, &req.role, "billing.top_up")? {
+                return answer_credited(&row, held, None, Some(refusal));
+            }
+            let quote = self.engine.quote_top_up(&org, req.credits).map_err(|e| LedgerError::engine(e.code(), e))?;
+            if quote.credits != req.credits {
+                return Err(bad(format!(
+                    "top-ups are sold in whole blocks: {} credits is not one (the next is {})",
+                    req.credits.normalize(),
+                    quote.credits.normalize()
+                )));
+            }
+            if let Some(first) =
+                tx.top_ups(&row.slug)?.iter().find(|e| e.payment_ref.as_deref() == Some(&req.payment_ref))
+            {
+                return Err(bad(format!("payment `{}` is already recorded (entry {})", req.payment_ref, first.id)));
+            }
+            row.balance = add(row.balance, req.credits)?;
+            let entry = tx.insert_entry(&Entry {
+                id: 0,
+                org: row.slug.clone(),
+                at,
+                kind: "top_up".into(),
+                amount: req.credits,
+                balance_after: row.balance,
+                hold_id: None,
+                payment_ref: Some(req.payment_ref.clone()),
+                price: Some(quote.price.clone()),
+                reason: None,
+                expires_at: None,
+            })?;
+            tx.update_org(&row)?;
+            let done = answer_credited(&row, held, Some(entry), None)?;
+            tx.put_key(&req.key, &request, &json(&done)?, at)?;
+            Ok(done)
+        })
+    }
+
+    /// Records a grant: credits added (optionally expiring) or taken, never
+    /// below what open holds need.
+    pub fn grant(&self, at: At, req: &Grant) -> Result<Credited, LedgerError> {
+        if req.credits.is_zero() {
+            return Err(bad("a grant of zero credits changes nothing"));
+        }
+        if req.reason.trim().is_empty() {
+            return Err(bad("a grant needs a reason, for the journal"));
+        }
+        match req.expires_at {
+            Some(_) if req.credits.is_sign_negative() => return Err(bad("only added credits expire")),
+            Some(e) if e <= at => return Err(bad(format!("credits expiring at {e} would be expired already"))),
+            _ => {}
+        }
+        let request = json(&serde_json::json!({ "op": "grant", "request": req }))?;
+        self.store.write(&mut |tx| {
+            if let Some(done) = replay(tx, &req.key, &request)? {
+                return Ok(done);
+            }
+            let mut row = org_row(tx, &req.org)?;
+            let (org, held) = self.org_of(tx, &row, at)?;
+            if let Some(refusal) = self.refuse(&org, &req.role, GRANT_ACTION)? {
+                return answer_credited(&row, held, None, Some(refusal));
+            }
+            let after = add(row.balance, req.credits)?;
+            if after < held {
+                return Err(LedgerError::BelowZero { what: "this grant".into(), available: sub(row.balance, held)? });
+            }
+            if req.credits.is_sign_negative() {
+                spend_lots(tx, &row.slug, req.credits.abs())?;
+            }
+            row.balance = after;
+            let entry = tx.insert_entry(&Entry {
+                id: 0,
+                org: row.slug.clone(),
+                at,
+                kind: "grant".into(),
+                amount: req.credits,
+                balance_after: row.balance,
+                hold_id: None,
+                payment_ref: None,
+                price: None,
+                reason: Some(req.reason.clone()),
+                expires_at: req.expires_at,
+            })?;
+            if let Some(expires_at) = req.expires_at {
+                let lot = LotRow { id: 0, org: row.slug.clone(), entry: entry.id, remaining: req.credits, expires_at };
+                tx.insert_lot(&lot)?;
+            }
+            tx.update_org(&row)?;
+            let done = answer_credited(&row, held, Some(entry), None)?;
+            tx.put_key(&req.key, &request, &json(&done)?, at)?;
+            Ok(done)
+        })
+    }
+
+    /// Quotes the run on the state read in this transaction and, when
+    /// allowed, holds its charged high estimate. A denial writes nothing
+    /// (and is not kept under the key: a retry asks again).
+    pub fn reserve(&self, at: At, req: &Reserve) -> Result<Reserved, LedgerError> {
+        if !(1_000..=30 * 86_400_000).contains(&req.ttl_ms) {
+            return Err(bad("a hold lives from 1s to 720h"));
+        }
+        let expires_at = at.plus(req.ttl_ms)?;
+        let request = json(&serde_json::json!({ "op": "reserve", "request": req }))?;
+        let fingerprint = self.engine.fingerprint();
+        self.store.write(&mut |tx| {
+            if let Some(done) = replay(tx, &req.key, &request)? {
+                return Ok(done);
+            }
+            let row = org_row(tx, &req.org)?;
+            let (mut org, held) = self.org_of(tx, &row, at)?;
+            // The quote sees what open holds leave of the balance.
+            org.balance = sub(row.balance, held)?;
+            let quote_req =
+                QuoteRequest { role: req.role.clone(), org, run: req.run.clone(), context: req.context.clone() };
+            let quote = self.engine.quote(&quote_req).map_err(|e| LedgerError::engine(e.code(), e))?.into_owned();
+            if let Some(seen) = req.fingerprint.as_deref().filter(|f| *f != fingerprint) {
+                let changed = PriceChanged {
+                    code: "PRICE_CHANGED".into(),
+                    priced_with: seen.to_string(),
+                    current: fingerprint.to_string(),
+                };
+                return Ok(Reserved { verdict: Verdict::Denied, hold: None, quote, price_changed: Some(changed) });
+            }
+            if quote.verdict != Verdict::Allowed {
+                return Ok(Reserved { verdict: Verdict::Denied, hold: None, quote, price_changed: None });
+            }
+            let amount = quote.estimate.charged.high;
+            let bundle = self.bundle.get_or_init(|| self.engine.to_bundle());
+            tx.put_bundle(fingerprint, bundle)?;
+            let id = tx.insert_hold(&HoldRow {
+                id: 0,
+                org: row.slug.clone(),
+                tool: req.run.tool.clone(),
+                amount,
+                created_at: at,
+                expires_at,
+                state: "open".into(),
+                fingerprint: fingerprint.to_string(),
+                receipt: None,
+            })?;
+            let done = Reserved {
+                verdict: Verdict::Allowed,
+                hold: Some(Hold { id, amount, expires_at }),
+                quote,
+                price_changed: None,
+            };
+            tx.put_key(&req.key, &request, &json(&done)?, at)?;
+            Ok(done)
+        })
+    }
+
+    /// Charges what actually ran against a hold, at the rates it was
+    /// reserved under; the rest of the hold is released. What the balance
+    /// cannot pay is `uncollected` on the receipt.
+    pub fn settle(&self, at: At, req: &Settle) -> Result<Receipt, LedgerError> {
+        let request = json(&serde_json::json!({ "op": "settle", "request": req }))?;
+        self.store.write(&mut |tx| {
+            if let Some(done) = replay(tx, &req.key, &request)? {
+                return Ok(done);
+            }
+            let hold = open_hold(tx, req.hold)?;
+            if req.run.tool != hold.tool {
+                return Err(bad(format!(
+                    "hold {} is for {}; the run settled must be the same tool",
+                    hold.id,
+                    hold.tool.as_deref().map_or("no tool".to_string(), |t| format!("tool `{t}`"))
+                )));
+            }
+            let engine = self.engine_of(tx, &hold.fingerprint)?;
+            let estimate = engine.estimate(&req.run).map_err(|e| LedgerError::engine(e.code(), e))?.into_owned();
+            if estimate.charged.low != estimate.charged.high {
+                return Err(bad("settle charges what ran: give exact quantities, not ranges"));
+            }
+            let cost = estimate.charged.high;
+            let mut row = org_row(tx, &hold.org)?;
+            let others = held_except(tx, &row.slug, hold.id)?;
+            // What the balance can pay, once the other holds keep theirs.
+            let payable = sub(row.balance, others)?.max(Decimal::ZERO);
+            let charged = cost.min(payable);
+            let uncollected = sub(cost, charged)?;
+            let before = row.balance;
+            row.balance = sub(row.balance, charged)?;
+            spend_lots(tx, &row.slug, charged)?;
+            let entry = tx.insert_entry(&Entry {
+                id: 0,
+                org: row.slug.clone(),
+                at,
+                kind: "charge".into(),
+                amount: sub(Decimal::ZERO, charged)?,
+                balance_after: row.balance,
+                hold_id: Some(hold.id),
+                payment_ref: None,
+                price: None,
+                reason: None,
+                expires_at: None,
+            })?;
+            tx.update_org(&row)?;
+            let receipt = Receipt {
+                id: hold.id,
+                hold_id: hold.id,
+                org: row.slug.clone(),
+                state: "settled".into(),
+                tool: hold.tool.clone(),
+                reserved_at: hold.created_at,
+                closed_at: at,
+                reserved: hold.amount,
+                charged,
+                released: sub(hold.amount, charged)?.max(Decimal::ZERO),
+                uncollected,
+                balance_before: before,
+                balance_after: row.balance,
+                rates_version: estimate.rates_version.to_string(),
+                fingerprint: hold.fingerprint.clone(),
+                lines: estimate.lines.clone(),
+                total: Some(estimate.total),
+                entries: vec![entry.id],
+            };
+            let text = json(&receipt)?;
+            tx.close_hold(hold.id, "settled", &text)?;
+            tx.put_key(&req.key, &request, &text, at)?;
+            Ok(receipt)
+        })
+    }
+
+    /// Releases a hold whose run did not happen: nothing is charged.
+    pub fn release(&self, at: At, hold_id: i64, key: &str) -> Result<Receipt, LedgerError> {
+        let request = json(&serde_json::json!({ "op": "release", "hold": hold_id }))?;
+        self.store.write(&mut |tx| {
+            if let Some(done) = replay(tx, key, &request)? {
+                return Ok(done);
+            }
+            let hold = open_hold(tx, hold_id)?;
+            let receipt = close_unused(tx, &hold, "released", at)?;
+            tx.put_key(key, &request, &json(&receipt)?, at)?;
+            Ok(receipt)
+        })
+    }
+
+    /// Releases every hold past its time to live, and takes from the
+    /// balance granted credits past their expiry (as far as open holds
+    /// leave them: what a hold needs expires once it is settled or released).
+    pub fn expire(&self, at: At) -> Result<Expired, LedgerError> {
+        self.store.write(&mut |tx| {
+            let mut holds = Vec::new();
+            for hold in tx.holds_due(at)? {
+                close_unused(tx, &hold, "expired", at)?;
+                holds.push(hold.id);
+            }
+            let mut entries = Vec::new();
+            for slug in tx.org_slugs()? {
+                let due: Vec<LotRow> = tx.lots(&slug)?.into_iter().filter(|l| l.expires_at <= at).collect();
+                if due.is_empty() {
+                    continue;
+                }
+                let mut row = org_row(tx, &slug)?;
+                let held = held_except(tx, &slug, 0)?;
+                for lot in due {
+                    let available = sub(row.balance, held)?.max(Decimal::ZERO);
+                    let gone = lot.remaining.min(available);
+                    if gone.is_zero() {
+                        continue;
+                    }
+                    row.balance = sub(row.balance, gone)?;
+                    tx.update_lot(lot.id, sub(lot.remaining, gone)?)?;
+                    entries.push(tx.insert_entry(&Entry {
+                        id: 0,
+                        org: slug.clone(),
+                        at,
+                        kind: "expire".into(),
+                        amount: sub(Decimal::ZERO, gone)?,
+                        balance_after: row.balance,
+                        hold_id: None,
+                        payment_ref: None,
+                        price: None,
+                        reason: Some(format!("credits of entry {} expired at {}", lot.entry, lot.expires_at)),
+                        expires_at: None,
+                    })?);
+                }
+                tx.update_org(&row)?;
+            }
+            Ok(Expired { holds, entries })
+        })
+    }
+
+    /// The organization's state (ready for `quote`), with what open holds
+    /// leave of its balance.
+    pub fn state(&self, at: At, slug: &str) -> Result<State, LedgerError> {
+        self.store.read(&mut |tx| {
+            let row = org_row(tx, slug)?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
+    /// The journal of `slug` with `from ≤ at < to`: every entry with the
+    /// balance after it; `opening + Σ amount = closing`.
+    pub fn statement(&self, slug: &str, from: Option<At>, to: Option<At>) -> Result<Statement, LedgerError> {
+        self.store.read(&mut |tx| {
+            let row = org_row(tx, slug)?;
+            let opening = match from {
+                Some(f) => tx.balance_before(&row.slug, f)?,
+                None => Decimal::ZERO,
+            };
+            let entries = tx.entries(&row.slug, from, to)?;
+            let closing = entries.last().map_or(opening, |e| e.balance_after);
+            Ok(Statement { org: row.slug, opening, closing, entries })
+        })
+    }
+
+    /// The receipt of a closed hold.
+    pub fn receipt(&self, hold_id: i64) -> Result<Receipt, LedgerError> {
+        self.store.read(&mut |tx| {
+            let hold = tx.hold(hold_id)?.ok_or(LedgerError::HoldNotFound { id: hold_id })?;
+            match &hold.receipt {
+                Some(text) => Ok(serde_json::from_str(text)?),
+                None => Err(bad(format!("hold {hold_id} is still open: no receipt until it is settled or released"))),
+            }
+        })
+    }
+
+    /// The organization's top-ups against the payment provider's records.
+    pub fn reconcile(&self, slug: &str, payments: &[Payment]) -> Result<Reconciliation, LedgerError> {
+        let top_ups = self.store.read(&mut |tx| {
+            let row = org_row(tx, slug)?;
+            tx.top_ups(&row.slug)
+        })?;
+        let mut out = Reconciliation {
+            matched: Vec::new(),
+            missing_in_ledger: Vec::new(),
+            missing_at_provider: Vec::new(),
+            amount_differs: Vec::new(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        for p in payments {
+            if !seen.insert(p.reference.as_str()) {
+                return Err(bad(format!("payment `{}` is listed twice", p.reference)));
+            }
+        }
+        for entry in &top_ups {
+            let payment = payments.iter().find(|p| entry.payment_ref.as_deref() == Some(p.reference.as_str()));
+            match (payment, &entry.price) {
+                (None, _) => out.missing_at_provider.push(entry.clone()),
+                (Some(p), Some(price)) if p.amount == price.amount && p.currency == price.currency => {
+                    out.matched.push(entry.clone())
+                }
+                (Some(p), _) => {
+                    out.amount_differs.push(crate::answer::Mismatch { entry: entry.clone(), payment: p.clone() })
+                }
+            }
+        }
+        for p in payments {
+            if !top_ups.iter().any(|e| e.payment_ref.as_deref() == Some(p.reference.as_str())) {
+                out.missing_in_ledger.push(p.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `role` may take `action` on the organization; the refusal
+    /// when not.
+    fn refuse(&self, org: &Org, role: &str, action: &str) -> Result<Option<Refusal>, LedgerError> {
+        let view = self.engine.visible_billing(role, org).map_err(|e| LedgerError::engine(e.code(), e))?;
+        if view.can.get(action).copied().unwrap_or(false) {
+            return Ok(None);
+        }
+        let message = if view.can.contains_key(action) {
+            format!("`{role}` may not `{action}`")
+        } else {
+            format!("the policies declare no `{action}` action, so no role may take it")
+        };
+        Ok(Some(Refusal { code: "ROLE_NOT_PERMITTED".into(), message, billing_link: self.engine.billing_link(org) }))
+    }
+
+    /// The engine a hold was priced with: the current one, or the one kept
+    /// in the store under its fingerprint.
+    fn engine_of(&self, tx: &mut dyn Tx, fingerprint: &str) -> Result<Engine, LedgerError> {
+        if fingerprint == self.engine.fingerprint() {
+            return Ok(self.engine.clone());
+        }
+        let mut earlier =
+            self.earlier.lock().map_err(|_| LedgerError::Database("a thread failed holding engines".into()))?;
+        if let Some(e) = earlier.get(fingerprint) {
+            return Ok(e.clone());
+        }
+        let bytes = tx
+            .bundle(fingerprint)?
+            .ok_or_else(|| LedgerError::Database(format!("the rates of fingerprint {fingerprint} are not kept")))?;
+        let engine =
+            Engine::from_bundle(&bytes).map_err(|e| LedgerError::Database(format!("kept rates {fingerprint}: {e}")))?;
+        earlier.insert(fingerprint.to_string(), engine.clone());
+        Ok(engine)
+    }
+
+    /// The engine's organization for a row at `at` (the real balance), and
+    /// the credits in open holds.
+    fn org_of(&self, tx: &mut dyn Tx, row: &OrgRow, at: At) -> Result<(Org, Decimal), LedgerError> {
+        let held = held_except(tx, &row.slug, 0)?;
+        let mut usage: Usage = serde_json::from_str(&row.usage)?;
+        let [hour, day, month] = at.window_starts()?;
+        let counters = self.engine.counters(&row.plan).map_err(|e| LedgerError::engine(e.code(), e))?;
+        for counter in counters {
+            let Some((tool, window)) = counter.strip_prefix("tools.").and_then(|c| c.rsplit_once('.')) else {
+                continue;
+            };
+            let since = match window {
+                "runs_this_hour" => hour,
+                "runs_today" => day,
+                _ => month,
+            };
+            usage.insert(&counter, Decimal::from(tx.runs_since(&row.slug, tool, since)?));
+        }
+        let spend_controls = match row.spend_cap {
+            Some(cap) => Some(SpendControls {
+                monthly_cap: cap,
+                spent_this_month: add(tx.charged_since(&row.slug, month)?, held)?,
+            }),
+            None => None,
+        };
+        let status = match row.status.as_str() {
+            "suspended" => OrgStatus::Suspended,
+            _ => OrgStatus::Active,
+        };
+        let org = Org {
+            slug: row.slug.clone(),
+            plan: row.plan.clone(),
+            balance: row.balance,
+            status: Some(status),
+            pools: Vec::new(),
+            spend_controls,
+            usage,
+        };
+        Ok((org, held))
+    }
+
+    fn state_of(&self, tx: &mut dyn Tx, row: &OrgRow, at: At) -> Result<State, LedgerError> {
+        let (org, held) = self.org_of(tx, row, at)?;
+        Ok(State { available: sub(row.balance, held)?, held, org })
+    }
+}
+
+fn org_row(tx: &mut dyn Tx, slug: &str) -> Result<OrgRow, LedgerError> {
+    tx.org(slug)?.ok_or_else(|| LedgerError::OrgNotFound { slug: slug.to_string() })
+}
+
+fn open_hold(tx: &mut dyn Tx, id: i64) -> Result<HoldRow, LedgerError> {
+    let hold = tx.hold(id)?.ok_or(LedgerError::HoldNotFound { id })?;
+    if hold.state != "open" {
+        return Err(LedgerError::HoldClosed { id, state: hold.state });
+    }
+    Ok(hold)
+}
+
+/// Credits in the organization's open holds, but hold `except`.
+fn held_except(tx: &mut dyn Tx, slug: &str, except: i64) -> Result<Decimal, LedgerError> {
+    let mut sum = Decimal::ZERO;
+    for h in tx.open_holds(slug)? {
+        if h.id != except {
+            sum = add(sum, h.amount)?;
+        }
+    }
+    Ok(sum)
+}
+
+/// Takes `amount` from expiring credits first, soonest expiry first; the
+/// rest comes from paid credits (the balance less every lot).
+fn spend_lots(tx: &mut dyn Tx, slug: &str, mut amount: Decimal) -> Result<(), LedgerError> {
+    for lot in tx.lots(slug)? {
+        if amount.is_zero() {
+            break;
+        }
+        let take = lot.remaining.min(amount);
+        tx.update_lot(lot.id, sub(lot.remaining, take)?)?;
+        amount = sub(amount, take)?;
+    }
+    Ok(())
+}
+
+/// Closes a hold nothing was charged against.
+fn close_unused(tx: &mut dyn Tx, hold: &HoldRow, state: &str, at: At) -> Result<Receipt, LedgerError> {
+    let row = org_row(tx, &hold.org)?;
+    let receipt = Receipt {
+        id: hold.id,
+        hold_id: hold.id,
+        org: hold.org.clone(),
+        state: state.to_string(),
+        tool: hold.tool.clone(),
+        reserved_at: hold.created_at,
+        closed_at: at,
+        reserved: hold.amount,
+        charged: Decimal::ZERO,
+        released: hold.amount,
+        uncollected: Decimal::ZERO,
+        balance_before: row.balance,
+        balance_after: row.balance,
+        rates_version: String::new(),
+        fingerprint: hold.fingerprint.clone(),
+        lines: Vec::new(),
+        total: None,
+        entries: Vec::new(),
+    };
+    tx.close_hold(hold.id, state, &json(&receipt)?)?;
+    Ok(receipt)
+}
+
+fn answer_credited(
+    row: &OrgRow,
+    held: Decimal,
+    entry: Option<Entry>,
+    refusal: Option<Refusal>,
+) -> Result<Credited, LedgerError> {
+    let verdict = if refusal.is_some() { Verdict::Denied } else { Verdict::Allowed };
+    Ok(Credited { verdict, entry, refusal, balance: row.balance, available: sub(row.balance, held)? })
+}

@@ -1,0 +1,130 @@
+//! The storage interface: what one transaction can read and write. The
+//! operations (`ops.rs`) are written once over [`Tx`]; each database is one
+//! implementation of [`Store`] (SQLite: `sqlite.rs`). Amounts cross as
+//! decimals and are stored as their exact text; times as milliseconds.
+
+use crate::answer::Entry;
+use crate::time::At;
+use crate::LedgerError;
+use tollgate::Decimal;
+
+/// A database that runs transactions.
+pub trait Store: Send + Sync {
+    /// Runs `f` in one write transaction, which commits when `f` returns
+    /// `Ok` and rolls back (writing nothing) when it returns `Err`. The
+    /// store takes the write lock first, so concurrent writers queue rather
+    /// than both reading the same balance.
+    fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError>;
+
+    /// Runs `f` in a read-only transaction (one consistent snapshot).
+    fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError>;
+}
+
+/// An organization's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgRow {
+    /// The slug.
+    pub slug: String,
+    /// The plan.
+    pub plan: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Credits: Σ entries.
+    pub balance: Decimal,
+    /// Host-owned counts (seats, projects…), as JSON of name → count.
+    pub usage: String,
+    /// The monthly spend cap, if set.
+    pub spend_cap: Option<Decimal>,
+}
+
+/// A hold's row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldRow {
+    /// Its id (0 before it is written).
+    pub id: i64,
+    /// The organization.
+    pub org: String,
+    /// The tool run, if any.
+    pub tool: Option<String>,
+    /// Credits held.
+    pub amount: Decimal,
+    /// When made.
+    pub created_at: At,
+    /// When released if not settled.
+    pub expires_at: At,
+    /// `open`, `settled`, `released` or `expired`.
+    pub state: String,
+    /// The fingerprint of the engine that priced it.
+    pub fingerprint: String,
+    /// The receipt, as JSON, once closed.
+    pub receipt: Option<String>,
+}
+
+/// Granted credits that expire: what is left of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LotRow {
+    /// Its id.
+    pub id: i64,
+    /// The organization.
+    pub org: String,
+    /// The grant entry that made it.
+    pub entry: i64,
+    /// Credits left.
+    pub remaining: Decimal,
+    /// When they expire.
+    pub expires_at: At,
+}
+
+/// What one transaction can do.
+pub trait Tx {
+    /// The organization, if the ledger has it.
+    fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError>;
+    /// Adds an organization.
+    fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError>;
+    /// Writes an organization's plan, status, balance, usage and cap.
+    fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError>;
+    /// Every organization's slug, sorted.
+    fn org_slugs(&mut self) -> Result<Vec<String>, LedgerError>;
+
+    /// Appends a journal entry (`id` is assigned) and returns it.
+    fn insert_entry(&mut self, entry: &Entry) -> Result<Entry, LedgerError>;
+    /// The organization's entries with `from ≤ at < to`, in order.
+    fn entries(&mut self, org: &str, from: Option<At>, to: Option<At>) -> Result<Vec<Entry>, LedgerError>;
+    /// The balance after the last entry before `at` (0 if none).
+    fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError>;
+    /// Credits charged to the organization at or after `since`.
+    fn charged_since(&mut self, org: &str, since: At) -> Result<Decimal, LedgerError>;
+    /// The top-up entries of the organization.
+    fn top_ups(&mut self, org: &str) -> Result<Vec<Entry>, LedgerError>;
+
+    /// Adds a hold; returns its id.
+    fn insert_hold(&mut self, hold: &HoldRow) -> Result<i64, LedgerError>;
+    /// A hold by id.
+    fn hold(&mut self, id: i64) -> Result<Option<HoldRow>, LedgerError>;
+    /// Closes a hold: its state, and its receipt.
+    fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError>;
+    /// The organization's open holds.
+    fn open_holds(&mut self, org: &str) -> Result<Vec<HoldRow>, LedgerError>;
+    /// Holds of a tool made at or after `since` that are open or settled
+    /// (a run in flight or done; a released one never ran).
+    fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError>;
+    /// Open holds whose time ran out at `at`.
+    fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError>;
+
+    /// Adds expiring credits.
+    fn insert_lot(&mut self, lot: &LotRow) -> Result<(), LedgerError>;
+    /// The organization's expiring credits with some left, soonest first.
+    fn lots(&mut self, org: &str) -> Result<Vec<LotRow>, LedgerError>;
+    /// Sets what is left of a lot.
+    fn update_lot(&mut self, id: i64, remaining: Decimal) -> Result<(), LedgerError>;
+
+    /// Keeps a bundle (the engine a hold was priced with), once.
+    fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError>;
+    /// A kept bundle.
+    fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError>;
+
+    /// The request and answer first recorded under an idempotency key.
+    fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError>;
+    /// Records a key's request and answer.
+    fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError>;
+}
