@@ -307,9 +307,8 @@ pub fn read_payments(name: &str, text: &str) -> Result<Vec<Payment>, crate::Ledg
         }
     }
     let mut out = Vec::new();
-    for (i, row) in reader.deserialize::<Payment>().enumerate() {
-        // Row 1 is the header; records start at row 2.
-        out.push(row.map_err(|e| bad(format!("row {}: {e}", i.saturating_add(2))))?);
+    for row in reader.deserialize::<Payment>() {
+        out.push(row.map_err(|e| bad(e.to_string()))?);
     }
     Ok(out)
 }

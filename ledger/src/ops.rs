@@ -11,7 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
-use tollgate::{Context, Decimal, Engine, Org, OrgStatus, QuoteRequest, Run, SpendControls, Usage, Verdict};
+use tollgate::{
+    Context, Decimal, Engine, Item, Org, OrgStatus, Quantity, QuoteRequest, Run, SpendControls, Usage, Verdict,
+};
 
 /// The billing action a grant needs.
 pub const GRANT_ACTION: &str = "billing.grant";
@@ -143,6 +145,12 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
+    /// The store, to go on with another engine (after a reload): holds made
+    /// under the old one settle at its rates, kept in the store.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// Opens an organization on `plan`, with no credits.
     pub fn open_org(&self, at: At, slug: &str, plan: &str) -> Result<State, LedgerError> {
         if slug.is_empty() || slug.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -257,19 +265,22 @@ impl<S: Store> Ledger<S> {
                 return Err(bad(format!("payment `{}` is already recorded (entry {})", req.payment_ref, first.id)));
             }
             row.balance = add(row.balance, req.credits)?;
-            let entry = tx.insert_entry(&Entry {
-                id: 0,
-                org: row.slug.clone(),
-                at,
-                kind: "top_up".into(),
-                amount: req.credits,
-                balance_after: row.balance,
-                hold_id: None,
-                payment_ref: Some(req.payment_ref.clone()),
-                price: Some(quote.price.clone()),
-                reason: None,
-                expires_at: None,
-            })?;
+            let entry = journal(
+                tx,
+                Entry {
+                    id: 0,
+                    org: row.slug.clone(),
+                    at,
+                    kind: "top_up".into(),
+                    amount: req.credits,
+                    balance_after: row.balance,
+                    hold_id: None,
+                    payment_ref: Some(req.payment_ref.clone()),
+                    price: Some(quote.price.clone()),
+                    reason: None,
+                    expires_at: None,
+                },
+            )?;
             tx.update_org(&row)?;
             let done = answer_credited(&row, held, Some(entry), None)?;
             tx.put_key(&req.key, &request, &json(&done)?, at)?;
@@ -309,19 +320,22 @@ impl<S: Store> Ledger<S> {
                 spend_lots(tx, &row.slug, req.credits.abs())?;
             }
             row.balance = after;
-            let entry = tx.insert_entry(&Entry {
-                id: 0,
-                org: row.slug.clone(),
-                at,
-                kind: "grant".into(),
-                amount: req.credits,
-                balance_after: row.balance,
-                hold_id: None,
-                payment_ref: None,
-                price: None,
-                reason: Some(req.reason.clone()),
-                expires_at: req.expires_at,
-            })?;
+            let entry = journal(
+                tx,
+                Entry {
+                    id: 0,
+                    org: row.slug.clone(),
+                    at,
+                    kind: "grant".into(),
+                    amount: req.credits,
+                    balance_after: row.balance,
+                    hold_id: None,
+                    payment_ref: None,
+                    price: None,
+                    reason: Some(req.reason.clone()),
+                    expires_at: req.expires_at,
+                },
+            )?;
             if let Some(expires_at) = req.expires_at {
                 let lot = LotRow { id: 0, org: row.slug.clone(), entry: entry.id, remaining: req.credits, expires_at };
                 tx.insert_lot(&lot)?;
@@ -407,11 +421,11 @@ impl<S: Store> Ledger<S> {
                     hold.tool.as_deref().map_or("no tool".to_string(), |t| format!("tool `{t}`"))
                 )));
             }
+            if let Some(item) = ranged_item(&req.run) {
+                return Err(bad(format!("settle charges what ran: item {item} gives a range, not what it used")));
+            }
             let engine = self.engine_of(tx, &hold.fingerprint)?;
             let estimate = engine.estimate(&req.run).map_err(|e| LedgerError::engine(e.code(), e))?.into_owned();
-            if estimate.charged.low != estimate.charged.high {
-                return Err(bad("settle charges what ran: give exact quantities, not ranges"));
-            }
             let cost = estimate.charged.high;
             let mut row = org_row(tx, &hold.org)?;
             let others = held_except(tx, &row.slug, hold.id)?;
@@ -422,19 +436,22 @@ impl<S: Store> Ledger<S> {
             let before = row.balance;
             row.balance = sub(row.balance, charged)?;
             spend_lots(tx, &row.slug, charged)?;
-            let entry = tx.insert_entry(&Entry {
-                id: 0,
-                org: row.slug.clone(),
-                at,
-                kind: "charge".into(),
-                amount: sub(Decimal::ZERO, charged)?,
-                balance_after: row.balance,
-                hold_id: Some(hold.id),
-                payment_ref: None,
-                price: None,
-                reason: None,
-                expires_at: None,
-            })?;
+            let entry = journal(
+                tx,
+                Entry {
+                    id: 0,
+                    org: row.slug.clone(),
+                    at,
+                    kind: "charge".into(),
+                    amount: sub(Decimal::ZERO, charged)?,
+                    balance_after: row.balance,
+                    hold_id: Some(hold.id),
+                    payment_ref: None,
+                    price: None,
+                    reason: None,
+                    expires_at: None,
+                },
+            )?;
             tx.update_org(&row)?;
             let receipt = Receipt {
                 id: hold.id,
@@ -503,19 +520,22 @@ impl<S: Store> Ledger<S> {
                     }
                     row.balance = sub(row.balance, gone)?;
                     tx.update_lot(lot.id, sub(lot.remaining, gone)?)?;
-                    entries.push(tx.insert_entry(&Entry {
-                        id: 0,
-                        org: slug.clone(),
-                        at,
-                        kind: "expire".into(),
-                        amount: sub(Decimal::ZERO, gone)?,
-                        balance_after: row.balance,
-                        hold_id: None,
-                        payment_ref: None,
-                        price: None,
-                        reason: Some(format!("credits of entry {} expired at {}", lot.entry, lot.expires_at)),
-                        expires_at: None,
-                    })?);
+                    entries.push(journal(
+                        tx,
+                        Entry {
+                            id: 0,
+                            org: slug.clone(),
+                            at,
+                            kind: "expire".into(),
+                            amount: sub(Decimal::ZERO, gone)?,
+                            balance_after: row.balance,
+                            hold_id: None,
+                            payment_ref: None,
+                            price: None,
+                            reason: Some(format!("credits of entry {} expired at {}", lot.entry, lot.expires_at)),
+                            expires_at: None,
+                        },
+                    )?);
                 }
                 tx.update_org(&row)?;
             }
@@ -596,6 +616,52 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
+    /// Checks every invariant of the ledger and returns what it found
+    /// wrong (nothing, when sound): for each organization, replaying the
+    /// journal gives its balance entry by entry; the balance is at least
+    /// zero and at least its open holds; expiring credits left are at least
+    /// zero and within the balance; every closed hold has a receipt, every
+    /// settled one a charge entry.
+    pub fn audit(&self) -> Result<Vec<String>, LedgerError> {
+        self.store.read(&mut |tx| {
+            let mut wrong = Vec::new();
+            for slug in tx.org_slugs()? {
+                let row = org_row(tx, &slug)?;
+                let mut balance = Decimal::ZERO;
+                for e in tx.entries(&slug, None, None)? {
+                    balance = add(balance, e.amount)?;
+                    if balance != e.balance_after {
+                        wrong.push(format!(
+                            "{slug}: entry {} says {} after, the journal gives {balance}",
+                            e.id, e.balance_after
+                        ));
+                    }
+                    if e.balance_after.is_sign_negative() && !e.balance_after.is_zero() {
+                        wrong.push(format!("{slug}: entry {} leaves the balance below zero", e.id));
+                    }
+                }
+                if balance != row.balance {
+                    wrong.push(format!("{slug}: balance {} but the journal sums to {balance}", row.balance));
+                }
+                let held = held_except(tx, &slug, 0)?;
+                if held > row.balance {
+                    wrong.push(format!("{slug}: open holds of {held} exceed the balance {}", row.balance));
+                }
+                let mut lots = Decimal::ZERO;
+                for lot in tx.lots(&slug)? {
+                    if lot.remaining.is_sign_negative() {
+                        wrong.push(format!("{slug}: lot {} below zero", lot.id));
+                    }
+                    lots = add(lots, lot.remaining)?;
+                }
+                if lots > row.balance {
+                    wrong.push(format!("{slug}: expiring credits {lots} exceed the balance {}", row.balance));
+                }
+            }
+            Ok(wrong)
+        })
+    }
+
     /// Whether `role` may take `action` on the organization; the refusal
     /// when not.
     fn refuse(&self, org: &Org, role: &str, action: &str) -> Result<Option<Refusal>, LedgerError> {
@@ -604,7 +670,15 @@ impl<S: Store> Ledger<S> {
             return Ok(None);
         }
         let message = if view.can.contains_key(action) {
-            format!("`{role}` may not `{action}`")
+            // The decision's own sentence names the rules, with the context
+            // the engine derives from the organization (when the policies
+            // declare those attributes).
+            let status = org.status.map_or("active", OrgStatus::as_str);
+            let ctx = Context::new().with("org.status", status).with("org.plan", org.plan.as_str());
+            match self.engine.authorize(role, action, &ctx) {
+                Ok(d) if !d.allowed() => d.message(),
+                _ => format!("`{role}` may not `{action}`"),
+            }
         } else {
             format!("the policies declare no `{action}` action, so no role may take it")
         };
@@ -676,6 +750,32 @@ impl<S: Store> Ledger<S> {
         let (org, held) = self.org_of(tx, row, at)?;
         Ok(State { available: sub(row.balance, held)?, held, org })
     }
+}
+
+/// Appends an entry to the journal. Its time never goes back: an entry
+/// stamped before the organization's latest (another server's clock, a
+/// caller's `at`) is recorded at the latest's time, so that statements by
+/// time add up.
+fn journal(tx: &mut dyn Tx, mut entry: Entry) -> Result<Entry, LedgerError> {
+    if let Some(last) = tx.last_entry_at(&entry.org)? {
+        entry.at = entry.at.max(last);
+    }
+    tx.insert_entry(&entry)
+}
+
+/// The first item of a run that gives a range (`{min, max}`) anywhere.
+fn ranged_item(run: &Run) -> Option<usize> {
+    let ranged = |q: &Option<Quantity>| matches!(q, Some(Quantity::Range { .. }));
+    run.items.iter().position(|item| match item {
+        Item::Text(t) => {
+            ranged(&t.input_tokens)
+                || ranged(&t.output_tokens)
+                || ranged(&t.cached_input_tokens)
+                || ranged(&t.cache_write_tokens)
+        }
+        Item::Image(i) => matches!(i.count, Quantity::Range { .. }),
+        Item::Video(v) => matches!(v.seconds, Quantity::Range { .. }),
+    })
 }
 
 fn org_row(tx: &mut dyn Tx, slug: &str) -> Result<OrgRow, LedgerError> {

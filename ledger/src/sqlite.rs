@@ -310,6 +310,11 @@ impl Tx for SqliteTx<'_> {
         rows.into_iter().map(finish).collect()
     }
 
+    fn last_entry_at(&mut self, org: &str) -> Result<Option<At>, LedgerError> {
+        let at: Option<i64> = self.tx.query_row("SELECT max(at) FROM entries WHERE org = ?1", [org], |r| r.get(0))?;
+        Ok(at.map(At))
+    }
+
     fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError> {
         let last: Option<String> = self
             .tx

@@ -90,6 +90,8 @@ pub trait Tx {
     fn insert_entry(&mut self, entry: &Entry) -> Result<Entry, LedgerError>;
     /// The organization's entries with `from ≤ at < to`, in order.
     fn entries(&mut self, org: &str, from: Option<At>, to: Option<At>) -> Result<Vec<Entry>, LedgerError>;
+    /// The time of the organization's latest entry, if any.
+    fn last_entry_at(&mut self, org: &str) -> Result<Option<At>, LedgerError>;
     /// The balance after the last entry before `at` (0 if none).
     fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError>;
     /// Credits charged to the organization at or after `since`.
