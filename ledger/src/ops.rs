@@ -249,7 +249,9 @@ impl<S: Store> Ledger<S> {
             let mut row = org_row(tx, &req.org)?;
             let (org, held) = self.org_of(tx, &row, at)?;
             if let Some(refusal) = self.refuse(&org, &req.role, "billing.top_up")? {
-                return answer_credited(&row, held, None, Some(refusal));
+                let done = answer_credited(&row, held, None, Some(refusal))?;
+                tx.put_key(&req.key, &request, &json(&done)?, at)?;
+                return Ok(done);
             }
             let quote = self.engine.quote_top_up(&org, req.credits).map_err(|e| LedgerError::engine(e.code(), e))?;
             if quote.credits != req.credits {
@@ -297,20 +299,25 @@ impl<S: Store> Ledger<S> {
         if req.reason.trim().is_empty() {
             return Err(bad("a grant needs a reason, for the journal"));
         }
-        match req.expires_at {
-            Some(_) if req.credits.is_sign_negative() => return Err(bad("only added credits expire")),
-            Some(e) if e <= at => return Err(bad(format!("credits expiring at {e} would be expired already"))),
-            _ => {}
+        if req.expires_at.is_some() && req.credits.is_sign_negative() {
+            return Err(bad("only added credits expire"));
         }
         let request = json(&serde_json::json!({ "op": "grant", "request": req }))?;
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, &req.key, &request)? {
                 return Ok(done);
             }
+            // After the key: a retry of a grant done is its first answer,
+            // even once its credits have expired.
+            if let Some(e) = req.expires_at.filter(|e| *e <= at) {
+                return Err(bad(format!("credits expiring at {e} would be expired already")));
+            }
             let mut row = org_row(tx, &req.org)?;
             let (org, held) = self.org_of(tx, &row, at)?;
             if let Some(refusal) = self.refuse(&org, &req.role, GRANT_ACTION)? {
-                return answer_credited(&row, held, None, Some(refusal));
+                let done = answer_credited(&row, held, None, Some(refusal))?;
+                tx.put_key(&req.key, &request, &json(&done)?, at)?;
+                return Ok(done);
             }
             let after = add(row.balance, req.credits)?;
             if after < held {
@@ -348,8 +355,9 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Quotes the run on the state read in this transaction and, when
-    /// allowed, holds its charged high estimate. A denial writes nothing
-    /// (and is not kept under the key: a retry asks again).
+    /// allowed, holds its charged high estimate. A denial holds nothing;
+    /// like every answer it is kept under its key (a retry gets it again:
+    /// ask anew with a new key).
     pub fn reserve(&self, at: At, req: &Reserve) -> Result<Reserved, LedgerError> {
         if !(1_000..=30 * 86_400_000).contains(&req.ttl_ms) {
             return Err(bad("a hold lives from 1s to 720h"));
@@ -374,10 +382,14 @@ impl<S: Store> Ledger<S> {
                     priced_with: seen.to_string(),
                     current: fingerprint.to_string(),
                 };
-                return Ok(Reserved { verdict: Verdict::Denied, hold: None, quote, price_changed: Some(changed) });
+                let done = Reserved { verdict: Verdict::Denied, hold: None, quote, price_changed: Some(changed) };
+                tx.put_key(&req.key, &request, &json(&done)?, at)?;
+                return Ok(done);
             }
             if quote.verdict != Verdict::Allowed {
-                return Ok(Reserved { verdict: Verdict::Denied, hold: None, quote, price_changed: None });
+                let done = Reserved { verdict: Verdict::Denied, hold: None, quote, price_changed: None };
+                tx.put_key(&req.key, &request, &json(&done)?, at)?;
+                return Ok(done);
             }
             let amount = quote.estimate.charged.high;
             let bundle = self.bundle.get_or_init(|| self.engine.to_bundle());

@@ -41,8 +41,13 @@ impl At {
         Timestamp::from_millisecond(self.0).unwrap_or(Timestamp::UNIX_EPOCH)
     }
 
+    /// The instant `ms` milliseconds after 1970-01-01T00:00:00Z.
+    pub fn from_millis(ms: i64) -> Result<At, LedgerError> {
+        At(0).plus(ms)
+    }
+
     /// `self + ms`, or an error past the range of times.
-    pub(crate) fn plus(self, ms: i64) -> Result<At, LedgerError> {
+    pub fn plus(self, ms: i64) -> Result<At, LedgerError> {
         self.0
             .checked_add(ms)
             .filter(|t| Timestamp::from_millisecond(*t).is_ok())
