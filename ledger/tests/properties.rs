@@ -171,7 +171,7 @@ proptest! {
             let wrong = ledger.audit().unwrap();
             prop_assert!(wrong.is_empty(), "after {:?}: {:?}", op, wrong);
             for s in statements(&ledger) {
-                let sum = s.entries.iter().fold(s.opening, |acc, e| acc + e.amount);
+                let sum = s.entries.iter().try_fold(s.opening, |acc, e| acc.checked_add(e.amount)).unwrap();
                 prop_assert_eq!(sum, s.closing);
                 prop_assert!(s.closing >= Decimal::ZERO);
             }
