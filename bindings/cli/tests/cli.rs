@@ -550,6 +550,16 @@ fn every_code_is_explained() {
         codes.push(screaming);
     }
     codes.extend(["bad_request", "too_large", "internal", "load", "freed", "bad_org", "bad_bundle"].map(String::from));
+    // The ledger's codes (`LedgerError::code`), and PRICE_CHANGED of a reserve.
+    for line in read("ledger/src/error.rs").lines() {
+        if let Some((_, rest)) = line.split_once("=> \"") {
+            if let Some((code, _)) = rest.split_once('"') {
+                codes.push(code.to_string());
+            }
+        }
+    }
+    codes.push("PRICE_CHANGED".into());
+    assert!(codes.iter().any(|c| c == "HOLD_CLOSED"), "the ledger's codes are read");
     codes.sort();
     codes.dedup();
     assert!(codes.len() > 60, "only {} codes found: {codes:?}", codes.len());
