@@ -112,6 +112,26 @@ fn json<T: Serialize>(value: &T) -> Result<String, LedgerError> {
     serde_json::to_string(value).map_err(|e| LedgerError::Database(e.to_string()))
 }
 
+/// What a key remembers of a request: the operation and the SHA-256 of
+/// the request's JSON (`reserve:9f86…`), small beside the request itself.
+fn request_id(op: &str, request: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(request.as_bytes());
+    let mut id = String::with_capacity(op.len().saturating_add(65));
+    id.push_str(op);
+    id.push(':');
+    for b in digest {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// What a key keeps of an answer that is a hold's receipt: a pointer to it
+/// (the receipt is kept once, with the hold).
+fn receipt_of(hold: i64) -> String {
+    format!("@receipt:{hold}")
+}
+
 /// The first answer of an idempotency key, if it was used for this very
 /// request; an error if it was used for another.
 fn replay<T: DeserializeOwned>(tx: &mut dyn Tx, key: &str, request: &str) -> Result<Option<T>, LedgerError> {
@@ -120,10 +140,17 @@ fn replay<T: DeserializeOwned>(tx: &mut dyn Tx, key: &str, request: &str) -> Res
     }
     match tx.key(key)? {
         None => Ok(None),
-        Some((first, answer)) if first == request => Ok(Some(serde_json::from_str(&answer)?)),
+        Some((first, answer)) if first == request => {
+            let text = match answer.strip_prefix("@receipt:").and_then(|id| id.parse::<i64>().ok()) {
+                Some(id) => tx.hold(id)?.and_then(|h| h.receipt).ok_or_else(|| {
+                    LedgerError::Database(format!("key `{key}` points at the receipt of hold {id}, which has none"))
+                })?,
+                None => answer,
+            };
+            Ok(Some(serde_json::from_str(&text)?))
+        }
         Some((first, _)) => {
-            let what: serde_json::Value = serde_json::from_str(&first)?;
-            let op = what.get("op").and_then(|v| v.as_str()).unwrap_or("another operation");
+            let op = first.split_once(':').map_or("another operation", |(op, _)| op);
             Err(LedgerError::IdempotencyConflict { key: key.to_string(), first: format!("a {op}") })
         }
     }
@@ -241,7 +268,7 @@ impl<S: Store> Ledger<S> {
         if req.payment_ref.trim().is_empty() {
             return Err(bad("a top-up needs the payment provider's reference"));
         }
-        let request = json(&serde_json::json!({ "op": "top_up", "request": req }))?;
+        let request = request_id("top_up", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, &req.key, &request)? {
                 return Ok(done);
@@ -302,7 +329,7 @@ impl<S: Store> Ledger<S> {
         if req.expires_at.is_some() && req.credits.is_sign_negative() {
             return Err(bad("only added credits expire"));
         }
-        let request = json(&serde_json::json!({ "op": "grant", "request": req }))?;
+        let request = request_id("grant", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, &req.key, &request)? {
                 return Ok(done);
@@ -363,14 +390,14 @@ impl<S: Store> Ledger<S> {
             return Err(bad("a hold lives from 1s to 720h"));
         }
         let expires_at = at.plus(req.ttl_ms)?;
-        let request = json(&serde_json::json!({ "op": "reserve", "request": req }))?;
+        let request = request_id("reserve", &json(&serde_json::json!({ "request": req }))?);
         let fingerprint = self.engine.fingerprint();
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, &req.key, &request)? {
                 return Ok(done);
             }
             let row = org_row(tx, &req.org)?;
-            let (mut org, held) = self.org_of(tx, &row, at)?;
+            let (mut org, held) = self.org_counting(tx, &row, at, Some(req.run.tool.as_deref()))?;
             // The quote sees what open holds leave of the balance.
             org.balance = sub(row.balance, held)?;
             let quote_req =
@@ -392,8 +419,9 @@ impl<S: Store> Ledger<S> {
                 return Ok(done);
             }
             let amount = quote.estimate.charged.high;
-            let bundle = self.bundle.get_or_init(|| self.engine.to_bundle());
-            tx.put_bundle(fingerprint, bundle)?;
+            if !tx.has_bundle(fingerprint)? {
+                tx.put_bundle(fingerprint, self.bundle.get_or_init(|| self.engine.to_bundle()))?;
+            }
             let id = tx.insert_hold(&HoldRow {
                 id: 0,
                 org: row.slug.clone(),
@@ -420,7 +448,7 @@ impl<S: Store> Ledger<S> {
     /// reserved under; the rest of the hold is released. What the balance
     /// cannot pay is `uncollected` on the receipt.
     pub fn settle(&self, at: At, req: &Settle) -> Result<Receipt, LedgerError> {
-        let request = json(&serde_json::json!({ "op": "settle", "request": req }))?;
+        let request = request_id("settle", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, &req.key, &request)? {
                 return Ok(done);
@@ -487,21 +515,21 @@ impl<S: Store> Ledger<S> {
             };
             let text = json(&receipt)?;
             tx.close_hold(hold.id, "settled", &text)?;
-            tx.put_key(&req.key, &request, &text, at)?;
+            tx.put_key(&req.key, &request, &receipt_of(hold.id), at)?;
             Ok(receipt)
         })
     }
 
     /// Releases a hold whose run did not happen: nothing is charged.
     pub fn release(&self, at: At, hold_id: i64, key: &str) -> Result<Receipt, LedgerError> {
-        let request = json(&serde_json::json!({ "op": "release", "hold": hold_id }))?;
+        let request = request_id("release", &json(&serde_json::json!({ "hold": hold_id }))?);
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, key, &request)? {
                 return Ok(done);
             }
             let hold = open_hold(tx, hold_id)?;
             let receipt = close_unused(tx, &hold, "released", at)?;
-            tx.put_key(key, &request, &json(&receipt)?, at)?;
+            tx.put_key(key, &request, &receipt_of(hold.id), at)?;
             Ok(receipt)
         })
     }
@@ -720,6 +748,18 @@ impl<S: Store> Ledger<S> {
     /// The engine's organization for a row at `at` (the real balance), and
     /// the credits in open holds.
     fn org_of(&self, tx: &mut dyn Tx, row: &OrgRow, at: At) -> Result<(Org, Decimal), LedgerError> {
+        self.org_counting(tx, row, at, None)
+    }
+
+    /// The same, counting the run windows of one tool only (`Some(None)`:
+    /// of none) — all a quote of a run of that tool reads.
+    fn org_counting(
+        &self,
+        tx: &mut dyn Tx,
+        row: &OrgRow,
+        at: At,
+        only: Option<Option<&str>>,
+    ) -> Result<(Org, Decimal), LedgerError> {
         let held = held_except(tx, &row.slug, 0)?;
         let mut usage: Usage = serde_json::from_str(&row.usage)?;
         let [hour, day, month] = at.window_starts()?;
@@ -728,6 +768,9 @@ impl<S: Store> Ledger<S> {
             let Some((tool, window)) = counter.strip_prefix("tools.").and_then(|c| c.rsplit_once('.')) else {
                 continue;
             };
+            if only.is_some_and(|t| t != Some(tool)) {
+                continue;
+            }
             let since = match window {
                 "runs_this_hour" => hour,
                 "runs_today" => day,

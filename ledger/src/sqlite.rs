@@ -73,7 +73,7 @@ CREATE TABLE idempotency (
   request TEXT NOT NULL,
   answer TEXT NOT NULL,
   at INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 ";
 
 /// A ledger in one SQLite database.
@@ -158,6 +158,16 @@ impl Store for SqliteStore {
     }
 }
 
+/// One row of a cached statement (parsed once per connection).
+fn row<T, P: rusqlite::Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: P,
+    f: F,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(params, f)
+}
+
 struct SqliteTx<'c> {
     tx: Transaction<'c>,
 }
@@ -230,9 +240,11 @@ fn finish_hold((mut h, amount): (HoldRow, String)) -> Result<HoldRow, LedgerErro
 
 impl Tx for SqliteTx<'_> {
     fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
-        let row = self
-            .tx
-            .query_row("SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = ?1", [slug], |r| {
+        let row = row(
+            &self.tx,
+            "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = ?1",
+            [slug],
+            |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -241,8 +253,9 @@ impl Tx for SqliteTx<'_> {
                     r.get::<_, String>(4)?,
                     r.get::<_, Option<String>>(5)?,
                 ))
-            })
-            .optional()?;
+            },
+        )
+        .optional()?;
         row.map(|(slug, plan, status, balance, usage, cap)| {
             Ok(OrgRow {
                 slug,
@@ -257,31 +270,30 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        self.tx.prepare_cached("INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
             params![org.slug, org.plan, org.status, text(org.balance), org.usage, org.spend_cap.map(text), at.0],
         )?;
         Ok(())
     }
 
     fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "UPDATE orgs SET plan = ?2, status = ?3, balance = ?4, usage = ?5, spend_cap = ?6 WHERE slug = ?1",
-            params![org.slug, org.plan, org.status, text(org.balance), org.usage, org.spend_cap.map(text)],
-        )?;
+        self.tx
+            .prepare_cached(
+                "UPDATE orgs SET plan = ?2, status = ?3, balance = ?4, usage = ?5, spend_cap = ?6 WHERE slug = ?1",
+            )?
+            .execute(params![org.slug, org.plan, org.status, text(org.balance), org.usage, org.spend_cap.map(text)])?;
         Ok(())
     }
 
     fn org_slugs(&mut self) -> Result<Vec<String>, LedgerError> {
-        let mut st = self.tx.prepare("SELECT slug FROM orgs ORDER BY slug")?;
+        let mut st = self.tx.prepare_cached("SELECT slug FROM orgs ORDER BY slug")?;
         let rows = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
     }
 
     fn insert_entry(&mut self, e: &Entry) -> Result<Entry, LedgerError> {
-        self.tx.execute(
-            "INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        self.tx.prepare_cached("INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(
             params![
                 e.org,
                 e.at.0,
@@ -303,7 +315,7 @@ impl Tx for SqliteTx<'_> {
 
     fn entries(&mut self, org: &str, from: Option<At>, to: Option<At>) -> Result<Vec<Entry>, LedgerError> {
         let sql = format!("SELECT {ENTRY} FROM entries WHERE org = ?1 AND at >= ?2 AND at < ?3 ORDER BY id");
-        let mut st = self.tx.prepare(&sql)?;
+        let mut st = self.tx.prepare_cached(&sql)?;
         let rows = st
             .query_map(params![org, from.map_or(i64::MIN, |a| a.0), to.map_or(i64::MAX, |a| a.0)], entry)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -311,24 +323,24 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn last_entry_at(&mut self, org: &str) -> Result<Option<At>, LedgerError> {
-        let at: Option<i64> = self.tx.query_row("SELECT max(at) FROM entries WHERE org = ?1", [org], |r| r.get(0))?;
+        let at: Option<i64> = row(&self.tx, "SELECT max(at) FROM entries WHERE org = ?1", [org], |r| r.get(0))?;
         Ok(at.map(At))
     }
 
     fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError> {
-        let last: Option<String> = self
-            .tx
-            .query_row(
-                "SELECT balance_after FROM entries WHERE org = ?1 AND at < ?2 ORDER BY id DESC LIMIT 1",
-                params![org, at.0],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let last: Option<String> = row(
+            &self.tx,
+            "SELECT balance_after FROM entries WHERE org = ?1 AND at < ?2 ORDER BY id DESC LIMIT 1",
+            params![org, at.0],
+            |r| r.get(0),
+        )
+        .optional()?;
         last.as_deref().map_or(Ok(Decimal::ZERO), dec)
     }
 
     fn charged_since(&mut self, org: &str, since: At) -> Result<Decimal, LedgerError> {
-        let mut st = self.tx.prepare("SELECT amount FROM entries WHERE org = ?1 AND kind = 'charge' AND at >= ?2")?;
+        let mut st =
+            self.tx.prepare_cached("SELECT amount FROM entries WHERE org = ?1 AND kind = 'charge' AND at >= ?2")?;
         let amounts =
             st.query_map(params![org, since.0], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         let mut sum = Decimal::ZERO;
@@ -341,14 +353,13 @@ impl Tx for SqliteTx<'_> {
 
     fn top_ups(&mut self, org: &str) -> Result<Vec<Entry>, LedgerError> {
         let sql = format!("SELECT {ENTRY} FROM entries WHERE org = ?1 AND kind = 'top_up' ORDER BY id");
-        let mut st = self.tx.prepare(&sql)?;
+        let mut st = self.tx.prepare_cached(&sql)?;
         let rows = st.query_map([org], entry)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
     }
 
     fn insert_hold(&mut self, h: &HoldRow) -> Result<i64, LedgerError> {
-        self.tx.execute(
-            "INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        self.tx.prepare_cached("INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
             params![h.org, h.tool, text(h.amount), h.created_at.0, h.expires_at.0, h.state, h.fingerprint, h.receipt],
         )?;
         Ok(self.tx.last_insert_rowid())
@@ -356,15 +367,15 @@ impl Tx for SqliteTx<'_> {
 
     fn hold(&mut self, id: i64) -> Result<Option<HoldRow>, LedgerError> {
         let sql = format!("SELECT {HOLD} FROM holds WHERE id = ?1");
-        let row = self.tx.query_row(&sql, [id], hold).optional()?;
+        let row = row(&self.tx, &sql, [id], hold).optional()?;
         row.map(finish_hold).transpose()
     }
 
     fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError> {
-        let n = self.tx.execute(
-            "UPDATE holds SET state = ?2, receipt = ?3 WHERE id = ?1 AND state = 'open'",
-            params![id, state, receipt],
-        )?;
+        let n = self
+            .tx
+            .prepare_cached("UPDATE holds SET state = ?2, receipt = ?3 WHERE id = ?1 AND state = 'open'")?
+            .execute(params![id, state, receipt])?;
         if n != 1 {
             return Err(LedgerError::Database(format!("hold {id} was not open when closed")));
         }
@@ -373,13 +384,13 @@ impl Tx for SqliteTx<'_> {
 
     fn open_holds(&mut self, org: &str) -> Result<Vec<HoldRow>, LedgerError> {
         let sql = format!("SELECT {HOLD} FROM holds WHERE org = ?1 AND state = 'open' ORDER BY id");
-        let mut st = self.tx.prepare(&sql)?;
+        let mut st = self.tx.prepare_cached(&sql)?;
         let rows = st.query_map([org], hold)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish_hold).collect()
     }
 
     fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError> {
-        Ok(self.tx.query_row(
+        Ok(row(&self.tx,
             "SELECT count(*) FROM holds WHERE org = ?1 AND tool = ?2 AND created_at >= ?3 AND state IN ('open', 'settled')",
             params![org, tool, since.0],
             |r| r.get(0),
@@ -388,16 +399,15 @@ impl Tx for SqliteTx<'_> {
 
     fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError> {
         let sql = format!("SELECT {HOLD} FROM holds WHERE state = 'open' AND expires_at <= ?1 ORDER BY id");
-        let mut st = self.tx.prepare(&sql)?;
+        let mut st = self.tx.prepare_cached(&sql)?;
         let rows = st.query_map([at.0], hold)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish_hold).collect()
     }
 
     fn insert_lot(&mut self, lot: &LotRow) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "INSERT INTO lots (org, entry, remaining, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![lot.org, lot.entry, text(lot.remaining), lot.expires_at.0],
-        )?;
+        self.tx
+            .prepare_cached("INSERT INTO lots (org, entry, remaining, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![lot.org, lot.entry, text(lot.remaining), lot.expires_at.0])?;
         Ok(())
     }
 
@@ -424,37 +434,40 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn update_lot(&mut self, id: i64, remaining: Decimal) -> Result<(), LedgerError> {
-        self.tx.execute("UPDATE lots SET remaining = ?2 WHERE id = ?1", params![id, text(remaining)])?;
+        self.tx
+            .prepare_cached("UPDATE lots SET remaining = ?2 WHERE id = ?1")?
+            .execute(params![id, text(remaining)])?;
         Ok(())
     }
 
     fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "INSERT OR IGNORE INTO bundles (fingerprint, bytes) VALUES (?1, ?2)",
-            params![fingerprint, bytes],
-        )?;
+        self.tx
+            .prepare_cached("INSERT OR IGNORE INTO bundles (fingerprint, bytes) VALUES (?1, ?2)")?
+            .execute(params![fingerprint, bytes])?;
         Ok(())
     }
 
+    fn has_bundle(&mut self, fingerprint: &str) -> Result<bool, LedgerError> {
+        Ok(row(&self.tx, "SELECT 1 FROM bundles WHERE fingerprint = ?1", [fingerprint], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self
-            .tx
-            .query_row("SELECT bytes FROM bundles WHERE fingerprint = ?1", [fingerprint], |r| r.get(0))
-            .optional()?)
+        Ok(row(&self.tx, "SELECT bytes FROM bundles WHERE fingerprint = ?1", [fingerprint], |r| r.get(0)).optional()?)
     }
 
     fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError> {
-        Ok(self
-            .tx
-            .query_row("SELECT request, answer FROM idempotency WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+        Ok(row(&self.tx, "SELECT request, answer FROM idempotency WHERE key = ?1", [key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
     }
 
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError> {
-        self.tx.execute(
-            "INSERT INTO idempotency (key, request, answer, at) VALUES (?1, ?2, ?3, ?4)",
-            params![key, request, answer, at.0],
-        )?;
+        self.tx
+            .prepare_cached("INSERT INTO idempotency (key, request, answer, at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![key, request, answer, at.0])?;
         Ok(())
     }
 }

@@ -122,6 +122,8 @@ pub trait Tx {
 
     /// Keeps a bundle (the engine a hold was priced with), once.
     fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError>;
+    /// Whether a bundle is kept.
+    fn has_bundle(&mut self, fingerprint: &str) -> Result<bool, LedgerError>;
     /// A kept bundle.
     fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError>;
 
