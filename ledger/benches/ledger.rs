@@ -1,3 +1,5 @@
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::arithmetic_side_effects)] // benchmark code: a failure should stop it loudly
+
 //! The ledger's cost against the database's own: a reserve + settle pair
 //! (two write transactions, the engine inside each) beside a bare one-row
 //! `UPDATE` transaction, on the same SQLite file (WAL, the default
