@@ -46,5 +46,5 @@ pub use answer::{
 pub use error::LedgerError;
 pub use ops::{Grant, Ledger, Reserve, Settle, TopUp, GRANT_ACTION};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
-pub use store::{HoldRow, LotRow, OrgRow, Store, Tx};
+pub use store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
 pub use time::{parse_ttl, At};

@@ -4,7 +4,7 @@
 use crate::answer::{
     Credited, Entry, Expired, Hold, Payment, PriceChanged, Receipt, Reconciliation, Refusal, Reserved, State, Statement,
 };
-use crate::store::{HoldRow, LotRow, OrgRow, Store, Tx};
+use crate::store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
 use crate::time::At;
 use crate::LedgerError;
 use serde::de::DeserializeOwned;
@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use tollgate::{
-    Context, Decimal, Engine, Item, Org, OrgStatus, Quantity, QuoteRequest, Run, SpendControls, Usage, Verdict,
+    Context, Decimal, Engine, Item, Org, OrgStatus, Pool, Quantity, QuoteRequest, Run, SpendControls, Usage, Verdict,
 };
 
 /// The billing action a grant needs.
@@ -259,6 +259,41 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// Earmarks `allocated` credits for the runs of `tools` (a pool the plan's
+    /// `allocation_pools` feature applies), or changes an earmark; what was
+    /// charged to it stays. A run draws on the first pool that lists its tool.
+    pub fn set_pool(
+        &self,
+        at: At,
+        slug: &str,
+        id: &str,
+        allocated: Decimal,
+        tools: &[String],
+    ) -> Result<State, LedgerError> {
+        if id.is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad(format!("`{id}` is no pool name")));
+        }
+        if allocated.is_sign_negative() && !allocated.is_zero() {
+            return Err(bad("a pool's allocation is zero or more"));
+        }
+        let known: Vec<String> = self.engine.rate_sheet().tools.iter().map(|t| t.tool.clone()).collect();
+        if let Some(t) = tools.iter().find(|t| !known.contains(t)) {
+            return Err(bad(format!("unknown tool `{t}` (tools: {})", known.join(", "))));
+        }
+        self.store.write(&mut |tx| {
+            let row = org_row(tx, slug)?;
+            let spent = tx.pools(slug)?.into_iter().find(|p| p.id == id).map_or(Decimal::ZERO, |p| p.spent);
+            tx.put_pool(&PoolRow {
+                org: row.slug.clone(),
+                id: id.to_string(),
+                allocated,
+                spent,
+                tools: tools.to_vec(),
+            })?;
+            self.state_of(tx, &row, at)
+        })
+    }
+
     /// Records a top-up: the role may `billing.top_up`, and the credits are
     /// whole blocks of the plan's increment within its min and max.
     pub fn top_up(&self, at: At, req: &TopUp) -> Result<Credited, LedgerError> {
@@ -476,6 +511,12 @@ impl<S: Store> Ledger<S> {
             let before = row.balance;
             row.balance = sub(row.balance, charged)?;
             spend_lots(tx, &row.slug, charged)?;
+            if let Some(tool) = &hold.tool {
+                if let Some(mut pool) = tx.pools(&row.slug)?.into_iter().find(|p| p.tools.contains(tool)) {
+                    pool.spent = add(pool.spent, charged)?;
+                    tx.put_pool(&pool)?;
+                }
+            }
             let entry = journal(
                 tx,
                 Entry {
@@ -694,6 +735,11 @@ impl<S: Store> Ledger<S> {
                     }
                     lots = add(lots, lot.remaining)?;
                 }
+                for pool in tx.pools(&slug)? {
+                    if pool.spent.is_sign_negative() && !pool.spent.is_zero() {
+                        wrong.push(format!("{slug}: pool `{}` spent below zero", pool.id));
+                    }
+                }
                 if lots > row.balance {
                     wrong.push(format!("{slug}: expiring credits {lots} exceed the balance {}", row.balance));
                 }
@@ -785,6 +831,22 @@ impl<S: Store> Ledger<S> {
             }),
             None => None,
         };
+        // A pool as a quote sees it: what was charged to it, and what the
+        // open holds of its tools keep (a run draws on the first pool that
+        // lists its tool).
+        let rows = tx.pools(&row.slug)?;
+        let open = if rows.is_empty() { Vec::new() } else { tx.open_holds(&row.slug)? };
+        let mut pools = Vec::with_capacity(rows.len());
+        for (i, p) in rows.iter().enumerate() {
+            let mut spent = p.spent;
+            for h in &open {
+                let drawn = h.tool.as_ref().and_then(|t| rows.iter().position(|q| q.tools.contains(t)));
+                if drawn == Some(i) {
+                    spent = add(spent, h.amount)?;
+                }
+            }
+            pools.push(Pool { id: p.id.clone(), allocated: p.allocated, spent, tools: p.tools.clone() });
+        }
         let status = match row.status.as_str() {
             "suspended" => OrgStatus::Suspended,
             _ => OrgStatus::Active,
@@ -794,7 +856,7 @@ impl<S: Store> Ledger<S> {
             plan: row.plan.clone(),
             balance: row.balance,
             status: Some(status),
-            pools: Vec::new(),
+            pools,
             spend_controls,
             usage,
         };

@@ -4,7 +4,7 @@
 //! file queue on the lock instead of both reading the same balance.
 
 use crate::answer::Entry;
-use crate::store::{HoldRow, LotRow, OrgRow, Store, Tx};
+use crate::store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
 use crate::time::At;
 use crate::LedgerError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -63,6 +63,14 @@ CREATE TABLE lots (
   entry INTEGER NOT NULL REFERENCES entries(id),
   remaining TEXT NOT NULL,
   expires_at INTEGER NOT NULL
+);
+CREATE TABLE pools (
+  org TEXT NOT NULL REFERENCES orgs(slug),
+  id TEXT NOT NULL,
+  allocated TEXT NOT NULL,
+  spent TEXT NOT NULL,
+  tools TEXT NOT NULL,
+  UNIQUE (org, id)
 );
 CREATE TABLE bundles (
   fingerprint TEXT PRIMARY KEY,
@@ -444,6 +452,38 @@ impl Tx for SqliteTx<'_> {
         self.tx
             .prepare_cached("INSERT OR IGNORE INTO bundles (fingerprint, bytes) VALUES (?1, ?2)")?
             .execute(params![fingerprint, bytes])?;
+        Ok(())
+    }
+
+    fn pools(&mut self, org: &str) -> Result<Vec<PoolRow>, LedgerError> {
+        let mut st =
+            self.tx.prepare_cached("SELECT id, allocated, spent, tools FROM pools WHERE org = ?1 ORDER BY rowid")?;
+        let rows = st
+            .query_map([org], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, allocated, spent, tools)| {
+                Ok(PoolRow {
+                    org: org.to_string(),
+                    id,
+                    allocated: dec(&allocated)?,
+                    spent: dec(&spent)?,
+                    tools: serde_json::from_str(&tools)?,
+                })
+            })
+            .collect()
+    }
+
+    fn put_pool(&mut self, pool: &PoolRow) -> Result<(), LedgerError> {
+        let tools = serde_json::to_string(&pool.tools)?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO pools (org, id, allocated, spent, tools) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (org, id) DO UPDATE SET allocated = ?3, spent = ?4, tools = ?5",
+            )?
+            .execute(params![pool.org, pool.id, text(pool.allocated), text(pool.spent), tools])?;
         Ok(())
     }
 

@@ -60,6 +60,21 @@ pub struct HoldRow {
     pub receipt: Option<String>,
 }
 
+/// An earmarked pool of credits: some tools' runs draw on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolRow {
+    /// The organization.
+    pub org: String,
+    /// The pool's name.
+    pub id: String,
+    /// Credits earmarked.
+    pub allocated: Decimal,
+    /// Credits charged to it.
+    pub spent: Decimal,
+    /// The tools whose runs draw on it.
+    pub tools: Vec<String>,
+}
+
 /// Granted credits that expire: what is left of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LotRow {
@@ -119,6 +134,11 @@ pub trait Tx {
     fn lots(&mut self, org: &str) -> Result<Vec<LotRow>, LedgerError>;
     /// Sets what is left of a lot.
     fn update_lot(&mut self, id: i64, remaining: Decimal) -> Result<(), LedgerError>;
+
+    /// The organization's pools, in the order they were first set.
+    fn pools(&mut self, org: &str) -> Result<Vec<PoolRow>, LedgerError>;
+    /// Adds a pool, or sets its allocation, tools and spent credits.
+    fn put_pool(&mut self, pool: &PoolRow) -> Result<(), LedgerError>;
 
     /// Keeps a bundle (the engine a hold was priced with), once.
     fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError>;

@@ -8,7 +8,8 @@
 //! A step: `do` (the operation), `at` (RFC 3339; default: the previous
 //! step's, the first `2026-11-30T12:00:00Z`) and the operation's fields:
 //! - `open`: org, plan; `set_usage`: org, limit, count; `set_spend_cap`:
-//!   org, cap (or absent); `set_status`: org, status; `set_plan`: org, plan
+//!   org, cap (or absent); `set_status`: org, status; `set_plan`: org, plan;
+//!   `set_pool`: org, pool, allocated, tools
 //! - `top_up`: org, role, credits, payment_ref, key
 //! - `grant`: org, role, credits, reason, expires_at?, key
 //! - `reserve`: org, role, run, key, ttl? (`15m`), fingerprint?
@@ -59,6 +60,9 @@ struct Step {
     payments: Option<Vec<toml::Value>>,
     csv: Option<String>,
     rates: Option<String>,
+    pool: Option<String>,
+    allocated: Option<String>,
+    tools: Option<Vec<String>>,
 }
 
 fn text(v: &Option<String>, what: &str) -> String {
@@ -113,6 +117,13 @@ fn play(path: &Path) -> String {
                 show(ledger.set_status(at, &org(), status))
             }
             "set_plan" => show(ledger.set_plan(at, &org(), &text(&step.plan, "plan"))),
+            "set_pool" => show(ledger.set_pool(
+                at,
+                &org(),
+                &text(&step.pool, "pool"),
+                dec(&step.allocated, "allocated"),
+                &step.tools.clone().unwrap_or_default(),
+            )),
             "top_up" => show(ledger.top_up(
                 at,
                 &TopUp {

@@ -64,6 +64,18 @@ pub(crate) enum LedgerOp {
         #[arg(long)]
         cap: String,
     },
+    /// Earmark credits for some tools' runs (plans with allocation pools).
+    SetPool {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        allocated: String,
+        /// The tools whose runs draw on it, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        tools: Vec<String>,
+    },
     /// Quote a run on the ledger's state and hold its cost. Exit 1 denied.
     Reserve {
         #[arg(long)]
@@ -185,6 +197,9 @@ pub(crate) fn run(engine: Engine, db: &str, at: Option<&str>, op: &LedgerOp, jso
         LedgerOp::SetSpendCap { org, cap } => {
             let cap = if cap == "none" { None } else { Some(decimal("cap", cap)?) };
             show(&ledger.set_spend_cap(at, org, cap).map_err(e)?, true)
+        }
+        LedgerOp::SetPool { org, pool, allocated, tools } => {
+            show(&ledger.set_pool(at, org, pool, decimal("allocated", allocated)?, tools).map_err(e)?, true)
         }
         LedgerOp::Reserve { org, role, key, ttl, fingerprint, run } => {
             let req = Reserve {
