@@ -323,10 +323,8 @@ impl<S: Store> Ledger<S> {
                     quote.credits.normalize()
                 )));
             }
-            if let Some(first) =
-                tx.top_ups(&row.slug)?.iter().find(|e| e.payment_ref.as_deref() == Some(&req.payment_ref))
-            {
-                return Err(bad(format!("payment `{}` is already recorded (entry {})", req.payment_ref, first.id)));
+            if let Some(first) = tx.top_up_by_ref(&row.slug, &req.payment_ref)? {
+                return Err(bad(format!("payment `{}` is already recorded (entry {first})", req.payment_ref)));
             }
             row.balance = add(row.balance, req.credits)?;
             let entry = journal(

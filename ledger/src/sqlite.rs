@@ -44,6 +44,7 @@ CREATE TABLE entries (
   expires_at INTEGER
 );
 CREATE INDEX entries_by_org ON entries(org, at, id);
+CREATE INDEX top_ups ON entries(org, payment_ref) WHERE kind = 'top_up';
 CREATE TABLE holds (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   org TEXT NOT NULL REFERENCES orgs(slug),
@@ -55,7 +56,9 @@ CREATE TABLE holds (
   fingerprint TEXT NOT NULL,
   receipt TEXT
 );
-CREATE INDEX holds_open ON holds(state, expires_at);
+-- Open holds only (a partial index): what a reserve, a settle and `expire`
+-- read, however long the history.
+CREATE INDEX holds_open ON holds(org) WHERE state = 'open';
 CREATE INDEX holds_by_tool ON holds(org, tool, created_at);
 CREATE TABLE lots (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -72,6 +75,7 @@ CREATE TABLE pools (
   tools TEXT NOT NULL,
   UNIQUE (org, id)
 );
+CREATE INDEX lots_left ON lots(org, expires_at) WHERE remaining != '0';
 CREATE TABLE bundles (
   fingerprint TEXT PRIMARY KEY,
   bytes BLOB NOT NULL
@@ -364,6 +368,16 @@ impl Tx for SqliteTx<'_> {
         let mut st = self.tx.prepare_cached(&sql)?;
         let rows = st.query_map([org], entry)?.collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter().map(finish).collect()
+    }
+
+    fn top_up_by_ref(&mut self, org: &str, payment_ref: &str) -> Result<Option<i64>, LedgerError> {
+        Ok(row(
+            &self.tx,
+            "SELECT id FROM entries WHERE org = ?1 AND kind = 'top_up' AND payment_ref = ?2",
+            [org, payment_ref],
+            |r| r.get(0),
+        )
+        .optional()?)
     }
 
     fn insert_hold(&mut self, h: &HoldRow) -> Result<i64, LedgerError> {

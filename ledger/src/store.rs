@@ -114,6 +114,9 @@ pub trait Tx {
     /// The top-up entries of the organization.
     fn top_ups(&mut self, org: &str) -> Result<Vec<Entry>, LedgerError>;
 
+    /// The top-up entry of a payment reference, if one was recorded.
+    fn top_up_by_ref(&mut self, org: &str, payment_ref: &str) -> Result<Option<i64>, LedgerError>;
+
     /// Adds a hold; returns its id.
     fn insert_hold(&mut self, hold: &HoldRow) -> Result<i64, LedgerError>;
     /// A hold by id.
