@@ -25,9 +25,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! From an async service (tokio), call the ledger inside
-//! `tokio::task::spawn_blocking`: SQLite is a blocking library, and a
-//! transaction waits for the file's write lock.
+//! From an async service (tokio), the feature `tokio` gives `AsyncLedger`:
+//! the same operations, awaited, each run on tokio's blocking pool (SQLite
+//! is a blocking library, and a transaction may wait for the file's write
+//! lock), so the runtime's workers never stall.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -38,6 +39,8 @@ mod ops;
 mod sqlite;
 mod store;
 mod time;
+#[cfg(feature = "tokio")]
+mod tokio;
 
 pub use answer::{
     read_payments, Credited, Entry, Expired, Hold, Mismatch, Payment, PriceChanged, Receipt, Reconciliation, Refusal,
@@ -48,3 +51,5 @@ pub use ops::{Grant, Ledger, Reserve, Settle, TopUp, GRANT_ACTION};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 pub use store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
 pub use time::{parse_ttl, At};
+#[cfg(feature = "tokio")]
+pub use tokio::AsyncLedger;

@@ -1,0 +1,58 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code
+
+//! `AsyncLedger` from a tokio runtime: many tasks reserving at once on one
+//! SQLite file win exactly what the balance holds, and the runtime keeps
+//! serving other tasks meanwhile.
+
+use tollgate::{Decimal, Engine, Run, Verdict};
+use tollgate_ledger::{AsyncLedger, At, Grant, Ledger, Reserve, SqliteStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_reserving_at_once_win_exactly_what_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
+    let ledger = AsyncLedger::new(Ledger::new(SqliteStore::open(&url).unwrap(), Engine::embedded().unwrap()));
+    let at = At::parse("2026-11-30T12:00:00Z").unwrap();
+    ledger.open_org(at, "acme".into(), "pro".into()).await.unwrap();
+    let grant = Grant {
+        org: "acme".into(),
+        role: "support".into(),
+        credits: Decimal::from(35),
+        reason: "test".into(),
+        expires_at: None,
+        key: "g".into(),
+    };
+    ledger.grant(at, grant).await.unwrap();
+    let run: Run = tollgate::parse_request(r#"{"tool":"storyboard"}"#).unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let ledger = ledger.clone();
+            let run = run.clone();
+            tokio::spawn(async move {
+                let req = Reserve {
+                    org: "acme".into(),
+                    role: "editor".into(),
+                    run,
+                    context: None,
+                    ttl_ms: 60_000,
+                    fingerprint: None,
+                    key: format!("r{i}"),
+                };
+                ledger.reserve(at, req).await.unwrap().verdict
+            })
+        })
+        .collect();
+    // The runtime answers other tasks while the reserves run.
+    let other = tokio::spawn(async { 41 + 1 });
+    assert_eq!(other.await.unwrap(), 42);
+    let mut allowed = 0;
+    for t in tasks {
+        if t.await.unwrap() == Verdict::Allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 7, "35 credits hold seven runs of 5");
+    let state = ledger.state(at, "acme".into()).await.unwrap();
+    assert_eq!((state.held, state.available), (Decimal::from(35), Decimal::ZERO));
+    assert!(ledger.blocking().audit().unwrap().is_empty());
+}
