@@ -156,6 +156,26 @@ pub struct Entry {
     pub expires_at: Option<At>,
 }
 
+impl Entry {
+    /// An entry of `kind` with nothing else to say (its id is assigned
+    /// when written).
+    pub(crate) fn new(org: String, at: At, kind: &str, amount: Decimal, balance_after: Decimal) -> Entry {
+        Entry {
+            id: 0,
+            org,
+            at,
+            kind: kind.to_string(),
+            amount,
+            balance_after,
+            hold_id: None,
+            payment_ref: None,
+            price: None,
+            reason: None,
+            expires_at: None,
+        }
+    }
+}
+
 /// A refusal by the policies of a billing action (`top_up`, `grant`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -330,17 +330,9 @@ impl<S: Store> Ledger<S> {
             let entry = journal(
                 tx,
                 Entry {
-                    id: 0,
-                    org: row.slug.clone(),
-                    at,
-                    kind: "top_up".into(),
-                    amount: req.credits,
-                    balance_after: row.balance,
-                    hold_id: None,
                     payment_ref: Some(req.payment_ref.clone()),
                     price: Some(quote.price.clone()),
-                    reason: None,
-                    expires_at: None,
+                    ..Entry::new(row.slug.clone(), at, "top_up", req.credits, row.balance)
                 },
             )?;
             tx.update_org(&row)?;
@@ -390,17 +382,9 @@ impl<S: Store> Ledger<S> {
             let entry = journal(
                 tx,
                 Entry {
-                    id: 0,
-                    org: row.slug.clone(),
-                    at,
-                    kind: "grant".into(),
-                    amount: req.credits,
-                    balance_after: row.balance,
-                    hold_id: None,
-                    payment_ref: None,
-                    price: None,
                     reason: Some(req.reason.clone()),
                     expires_at: req.expires_at,
+                    ..Entry::new(row.slug.clone(), at, "grant", req.credits, row.balance)
                 },
             )?;
             if let Some(expires_at) = req.expires_at {
@@ -518,17 +502,8 @@ impl<S: Store> Ledger<S> {
             let entry = journal(
                 tx,
                 Entry {
-                    id: 0,
-                    org: row.slug.clone(),
-                    at,
-                    kind: "charge".into(),
-                    amount: sub(Decimal::ZERO, charged)?,
-                    balance_after: row.balance,
                     hold_id: Some(hold.id),
-                    payment_ref: None,
-                    price: None,
-                    reason: None,
-                    expires_at: None,
+                    ..Entry::new(row.slug.clone(), at, "charge", sub(Decimal::ZERO, charged)?, row.balance)
                 },
             )?;
             tx.update_org(&row)?;
@@ -602,17 +577,8 @@ impl<S: Store> Ledger<S> {
                     entries.push(journal(
                         tx,
                         Entry {
-                            id: 0,
-                            org: slug.clone(),
-                            at,
-                            kind: "expire".into(),
-                            amount: sub(Decimal::ZERO, gone)?,
-                            balance_after: row.balance,
-                            hold_id: None,
-                            payment_ref: None,
-                            price: None,
                             reason: Some(format!("credits of entry {} expired at {}", lot.entry, lot.expires_at)),
-                            expires_at: None,
+                            ..Entry::new(slug.clone(), at, "expire", sub(Decimal::ZERO, gone)?, row.balance)
                         },
                     )?);
                 }
