@@ -175,6 +175,45 @@ pub struct TestReport {
     pub errors: Vec<String>,
     /// Every case run, in file order.
     pub cases: Vec<TestCase>,
+    /// The rules that applied in some case (an authorization, or the
+    /// `tools.run` authorization of a quote), sorted: [`coverage`] tells
+    /// which rules of the policies no case exercised.
+    pub exercised: std::collections::BTreeSet<String>,
+}
+
+/// Rule coverage of a test run: which rules of the policies applied in some
+/// case, and which in none (as `opa test --coverage` tells).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Coverage {
+    /// How many rules the policies have.
+    pub rules: usize,
+    /// How many applied in some case.
+    pub exercised: usize,
+    /// The rules no case exercised, in file order, each with where it is.
+    pub not_exercised: Vec<UncoveredRule>,
+}
+
+/// A rule no test case exercised.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct UncoveredRule {
+    /// Its id.
+    pub id: String,
+    /// `file:line:column` of its id.
+    pub at: String,
+}
+
+/// Which rules of `engine`'s policies the cases of `report` exercised.
+pub fn coverage(engine: &Engine, report: &TestReport) -> Coverage {
+    let rules = &engine.policies().rules;
+    let not_exercised: Vec<UncoveredRule> = rules
+        .iter()
+        .filter(|r| !report.exercised.contains(&*r.id))
+        .map(|r| UncoveredRule { id: r.id.to_string(), at: r.location.to_string() })
+        .collect();
+    Coverage { rules: rules.len(), exercised: rules.len().saturating_sub(not_exercised.len()), not_exercised }
 }
 
 impl TestReport {
@@ -184,6 +223,7 @@ impl TestReport {
         self.failures.extend(other.failures);
         self.errors.extend(other.errors);
         self.cases.extend(other.cases);
+        self.exercised.extend(other.exercised);
     }
 }
 
@@ -288,6 +328,9 @@ fn run_source(engine: &Engine, src: &Source, report: &mut TestReport) {
             Some(r) => format!("{want} by [{}]", r.join(", ")),
             None => want.to_string(),
         };
+        if let Ok(x) = engine.explain(&c.role, &c.action, &c.context) {
+            report.exercised.extend(x.rules.iter().filter(|t| t.applies).map(|t| t.id.to_string()));
+        }
         let got = match engine.authorize(&c.role, &c.action, &c.context) {
             Err(e) => Some(format!("error: {e}")),
             Ok(d) => {
@@ -352,6 +395,9 @@ fn run_source(engine: &Engine, src: &Source, report: &mut TestReport) {
             Some(r) => format!("{} [{}]", verdict(c.expect), r.join(", ")),
             None => verdict(c.expect).to_string(),
         };
+        if let Ok(x) = engine.explain_quote(&c.request) {
+            report.exercised.extend(x.rules.iter().filter(|t| t.applies).map(|t| t.id.to_string()));
+        }
         let got = match engine.quote(&c.request) {
             Err(e) => Some(format!("error: {e}")),
             Ok(q) => {

@@ -13,6 +13,36 @@ fn the_shipped_policy_tests_pass() {
     assert!(report.passed >= 15);
 }
 
+/// Rule coverage: the shipped tests exercise every shipped rule; a test
+/// file that leaves rules out names each, at its line.
+#[test]
+fn coverage_names_every_rule_no_case_exercised() {
+    let engine = Engine::embedded().unwrap();
+    let report = testing::run_dir(&engine, concat!(env!("CARGO_MANIFEST_DIR"), "/policies/tests"));
+    let full = testing::coverage(&engine, &report);
+    assert_eq!((full.exercised, full.rules), (8, 8), "{:?}", full.not_exercised);
+    let one = testing::run_text(
+        &engine,
+        "one.toml",
+        "[[authorize]]\nname = \"editors run tools\"\nrole = \"editor\"\naction = \"tools.run\"\nexpect = \"allow\"\n",
+    );
+    one.assert_ok();
+    let partial = testing::coverage(&engine, &one);
+    assert_eq!((partial.exercised, partial.rules), (1, 8));
+    let ids: Vec<&str> = partial.not_exercised.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids[0], "members-read-billing");
+    assert!(!ids.contains(&"editors-run-tools"));
+    assert!(partial.not_exercised[0].at.starts_with("roles.toml:"), "{}", partial.not_exercised[0].at);
+    // A deny rule counts when it applies (it decided the case).
+    let deny = testing::run_text(
+        &engine,
+        "deny.toml",
+        "[[authorize]]\nname = \"suspended\"\nrole = \"owner\"\naction = \"billing.top_up\"\ncontext = { \"org.status\" = \"suspended\" }\nexpect = \"deny\"\n",
+    );
+    deny.assert_ok();
+    assert!(deny.exercised.contains("no-top-ups-while-suspended"), "{:?}", deny.exercised);
+}
+
 #[test]
 fn a_failing_file_gives_a_readable_report() {
     let engine = Engine::embedded().unwrap();

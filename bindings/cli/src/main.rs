@@ -407,15 +407,19 @@ fn run(cli: &Cli) -> Result<Answer, Failure> {
                     .map_err(|e| fail(format!("cannot write `{}`: {e}", file.display())))?;
             }
             let failed = report.failures.len() + report.errors.len();
+            let coverage = tollgate::testing::coverage(&engine, &report);
             let out = if json {
                 let mut value = serde_json::to_value(&report).map_err(|e| fail(format!("cannot write JSON: {e}")))?;
                 if let Some(map) = value.as_object_mut() {
                     map.insert("checked".into(), checked.into());
                     map.insert("failed".into(), failed.into());
+                    let coverage =
+                        serde_json::to_value(&coverage).map_err(|e| fail(format!("cannot write JSON: {e}")))?;
+                    map.insert("coverage".into(), coverage);
                 }
                 to_json(&value)?
             } else {
-                format!("{checked}\n{report}\n")
+                format!("{checked}\n{report}\n{}", render::coverage(&coverage))
             };
             Ok(Answer::verdict(out, failed == 0))
         }

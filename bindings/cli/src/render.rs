@@ -401,3 +401,12 @@ pub fn junit(report: &tollgate::testing::TestReport) -> String {
         Err(e) => format!("<!-- cannot write the report: {e} -->\n"),
     }
 }
+
+/// `rule coverage: 7 of 8 rules exercised`, and each rule no case exercised.
+pub fn coverage(c: &tollgate::testing::Coverage) -> String {
+    let mut out = format!("rule coverage: {} of {} rules exercised\n", c.exercised, c.rules);
+    for r in &c.not_exercised {
+        out.push_str(&format!("  not exercised: `{}` at {}\n", r.id, r.at));
+    }
+    out
+}

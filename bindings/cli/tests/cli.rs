@@ -276,7 +276,11 @@ fn validate_json_and_deny_warnings() {
 fn test_command_passes_on_the_shipped_suite_and_reports_failures() {
     let out = tollgate(&["test"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).ends_with(" passed, 0 failed\n"));
+    assert!(
+        text(&out.stdout).ends_with(" passed, 0 failed\nrule coverage: 8 of 8 rules exercised\n"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let out = tollgate(&["test", "tests/fixtures/policy-tests/failing.toml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -285,7 +289,12 @@ fn test_command_passes_on_the_shipped_suite_and_reports_failures() {
     assert!(s.contains("expected allow by [some-other-rule], got allow by [owner-billing-mutations]"), "{s}");
     assert!(s.contains("got error: unknown role `intern`"), "{s}");
     assert_eq!(s.lines().filter(|l| l.starts_with("FAIL ")).count(), 6);
-    assert!(s.ends_with("1 passed, 6 failed\n"), "{s}");
+    assert!(s.contains("1 passed, 6 failed\nrule coverage: "), "{s}");
+    assert!(s.contains("  not exercised: `admins-see-balance` at policies/roles.toml:"), "{s}");
+    let out = tollgate(&["test", "tests/fixtures/policy-tests/failing.toml", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["coverage"]["rules"], 8);
+    assert!(v["coverage"]["notExercised"][0]["at"].as_str().unwrap().starts_with("policies/roles.toml:"), "{v}");
 }
 
 #[test]
