@@ -448,6 +448,7 @@ impl<S: Store> Ledger<S> {
                 expires_at,
                 state: "open".into(),
                 fingerprint: fingerprint.to_string(),
+                rates_version: quote.estimate.rates_version.to_string(),
                 receipt: None,
             })?;
             let done = Reserved {
@@ -913,7 +914,7 @@ fn close_unused(tx: &mut dyn Tx, hold: &HoldRow, state: &str, at: At) -> Result<
         uncollected: Decimal::ZERO,
         balance_before: row.balance,
         balance_after: row.balance,
-        rates_version: String::new(),
+        rates_version: hold.rates_version.clone(),
         fingerprint: hold.fingerprint.clone(),
         lines: Vec::new(),
         total: None,

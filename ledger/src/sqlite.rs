@@ -54,6 +54,7 @@ CREATE TABLE holds (
   expires_at INTEGER NOT NULL,
   state TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
+  rates_version TEXT NOT NULL,
   receipt TEXT
 );
 -- Open holds only (a partial index): what a reserve, a settle and `expire`
@@ -238,12 +239,13 @@ fn hold(r: &Row<'_>) -> rusqlite::Result<(HoldRow, String)> {
             state: r.get(6)?,
             fingerprint: r.get(7)?,
             receipt: r.get(8)?,
+            rates_version: r.get(9)?,
         },
         r.get(3)?,
     ))
 }
 
-const HOLD: &str = "id, org, tool, amount, created_at, expires_at, state, fingerprint, receipt";
+const HOLD: &str = "id, org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version";
 
 fn finish_hold((mut h, amount): (HoldRow, String)) -> Result<HoldRow, LedgerError> {
     h.amount = dec(&amount)?;
@@ -381,8 +383,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn insert_hold(&mut self, h: &HoldRow) -> Result<i64, LedgerError> {
-        self.tx.prepare_cached("INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-            params![h.org, h.tool, text(h.amount), h.created_at.0, h.expires_at.0, h.state, h.fingerprint, h.receipt],
+        self.tx.prepare_cached("INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(
+            params![h.org, h.tool, text(h.amount), h.created_at.0, h.expires_at.0, h.state, h.fingerprint, h.receipt, h.rates_version],
         )?;
         Ok(self.tx.last_insert_rowid())
     }

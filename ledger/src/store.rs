@@ -56,6 +56,8 @@ pub struct HoldRow {
     pub state: String,
     /// The fingerprint of the engine that priced it.
     pub fingerprint: String,
+    /// `[card] version` of the rates that priced it.
+    pub rates_version: String,
     /// The receipt, as JSON, once closed.
     pub receipt: Option<String>,
 }
