@@ -34,8 +34,10 @@
 #![deny(missing_docs)]
 
 mod answer;
+mod any;
 mod error;
 mod ops;
+mod postgres;
 mod sqlite;
 mod store;
 mod time;
@@ -46,8 +48,10 @@ pub use answer::{
     read_payments, Credited, Entry, Expired, Hold, Mismatch, Payment, PriceChanged, Receipt, Reconciliation, Refusal,
     Reserved, State, Statement,
 };
+pub use any::AnyStore;
 pub use error::LedgerError;
 pub use ops::{Grant, Ledger, Reserve, Settle, TopUp, GRANT_ACTION};
+pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 pub use store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
 pub use time::{parse_ttl, At};

@@ -6,7 +6,7 @@ use crate::{fail, is_json, read_text, to_json, Answer, Failure};
 use clap::Subcommand;
 use std::path::PathBuf;
 use tollgate::{Decimal, Engine, Run, Verdict};
-use tollgate_ledger::{At, Grant, Ledger, LedgerError, Reserve, Settle, SqliteStore, TopUp};
+use tollgate_ledger::{AnyStore, At, Grant, Ledger, LedgerError, Reserve, Settle, TopUp};
 
 #[derive(Subcommand)]
 pub(crate) enum LedgerOp {
@@ -159,7 +159,7 @@ pub(crate) fn run(engine: Engine, db: &str, at: Option<&str>, op: &LedgerOp, jso
         Some(text) => At::parse(text).map_err(|e| fail(format!("--at: {e}")))?,
         None => At::now(),
     };
-    let ledger = Ledger::new(SqliteStore::open(db).map_err(ledger_error)?, engine);
+    let ledger = Ledger::new(AnyStore::open(db).map_err(ledger_error)?, engine);
     let e = ledger_error;
     let show = |value: &dyn erased::Show, allowed: bool| -> Result<Answer, Failure> {
         let out = if json { value.json()? } else { value.text() };

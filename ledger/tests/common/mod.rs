@@ -1,0 +1,108 @@
+//! A throwaway PostgreSQL cluster for the tests: `initdb` into a temporary
+//! folder (as the `postgres` user when run as root: the server refuses
+//! root), a free port on 127.0.0.1, `pg_ctl -w start`; stopped when the
+//! value is dropped, also when a test fails. It is an error, never a skip,
+//! when the cluster cannot be started.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod scenario;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+    root: bool,
+}
+
+/// The newest PostgreSQL's programs: `/usr/lib/postgresql/N/bin`, or PATH.
+fn bin() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().unwrap_or_default()
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let bin = bin();
+        let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+        if root {
+            let ok =
+                Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap().success();
+            assert!(ok, "cannot give the cluster's folder to the postgres user");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let c = Cluster { dir, bin, port, root };
+        let data = c.data();
+        c.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
+            c.port,
+            c.dir.path().display()
+        );
+        let log = c.dir.path().join("server.log").display().to_string();
+        c.run("pg_ctl", &["-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"]);
+        c
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let program = if path.exists() { path } else { PathBuf::from(program) };
+        let out = if self.root {
+            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).output()
+        } else {
+            Command::new(&program).args(args).output()
+        }
+        .unwrap_or_else(|e| {
+            panic!("cannot run {}: {e} (install PostgreSQL: apt-get install postgresql)", program.display())
+        });
+        assert!(
+            out.status.success(),
+            "{} failed: {}{}",
+            program.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A new, empty database of the cluster; its URL.
+    pub fn database(&self, name: &str) -> String {
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the cluster");
+        client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).expect("create a database");
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let path = self.bin.join("pg_ctl");
+        let program = if path.exists() { path } else { PathBuf::from("pg_ctl") };
+        let _ = if self.root {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(["-D", &data, "-m", "immediate", "stop"])
+                .output()
+        } else {
+            Command::new(&program).args(["-D", &data, "-m", "immediate", "stop"]).output()
+        };
+    }
+}
