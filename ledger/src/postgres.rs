@@ -1,5 +1,5 @@
 //! The PostgreSQL store, for several application servers sharing one
-//! ledger. Every write transaction is `SERIALIZABLE`: correctness comes from
+//! ledger, over a pool of connections. Every write transaction is `SERIALIZABLE`: correctness comes from
 //! the database, never from a lock of this process. A transaction the
 //! database aborts for serialization or deadlock (SQLSTATE 40001, 40P01),
 //! or that lost a race to insert the same idempotency key (23505), is run
@@ -11,7 +11,7 @@ use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, NoTls, Row, Transaction};
-use std::sync::Mutex;
+use r2d2_postgres::PostgresConnectionManager;
 use tollgate::{Decimal, Money};
 
 /// The schema version this build writes and reads (as SQLite's).
@@ -82,9 +82,13 @@ CREATE TABLE bundles (fingerprint TEXT PRIMARY KEY, bytes BYTEA NOT NULL);
 CREATE TABLE idempotency (key TEXT PRIMARY KEY, request TEXT NOT NULL, answer TEXT NOT NULL, at BIGINT NOT NULL);
 ";
 
-/// A ledger in one PostgreSQL database.
+/// Connections a store keeps at most (each thread or task holds one for
+/// the length of a transaction).
+const POOL: u32 = 16;
+
+/// A ledger in one PostgreSQL database, over a pool of connections.
 pub struct PostgresStore {
-    client: Mutex<Client>,
+    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
 }
 
 fn db(e: postgres::Error) -> LedgerError {
@@ -144,11 +148,19 @@ impl PostgresStore {
                 )));
             }
         }
-        Ok(PostgresStore { client: Mutex::new(client) })
+        drop(client);
+        let config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| LedgerError::Database(e.to_string()))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL)
+            .min_idle(Some(1))
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| LedgerError::Database(e.to_string()))?;
+        Ok(PostgresStore { pool })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Client>, LedgerError> {
-        self.client.lock().map_err(|_| LedgerError::Database("a thread failed holding the connection".into()))
+    fn lock(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, LedgerError> {
+        self.pool.get().map_err(|e| LedgerError::Database(format!("no connection to the database: {e}")))
     }
 }
 

@@ -20,6 +20,7 @@ fn the_ledger_on_postgres() {
     let cluster = Cluster::start();
     the_scenario_corpus_gives_the_same_transcripts_on_postgres(&cluster);
     connections_racing_on_one_organization_win_exactly_what_fits(&cluster);
+    one_store_shared_by_threads_uses_its_pool(&cluster);
     foreign_and_newer_databases_are_refused(&cluster);
 }
 
@@ -97,4 +98,45 @@ fn foreign_and_newer_databases_are_refused(cluster: &Cluster) {
     client.batch_execute("UPDATE tollgate_ledger SET value = '99' WHERE key = 'schema'").unwrap();
     let e = PostgresStore::open(&newer).err().expect("refused");
     assert_eq!(e.to_string(), "this ledger has schema version 99; this build knows up to 1: use a newer tollgate");
+}
+
+/// One `Ledger` shared by many threads: each transaction takes a connection
+/// of the store's pool, and they run at once, the database keeping them apart.
+fn one_store_shared_by_threads_uses_its_pool(cluster: &Cluster) {
+    let url = cluster.database("pool");
+    let at = At::parse("2026-11-30T12:00:00Z").unwrap();
+    let ledger = std::sync::Arc::new(Ledger::new(PostgresStore::open(&url).unwrap(), Engine::embedded().unwrap()));
+    for org in ["a", "b", "c", "d"] {
+        ledger.open_org(at, org, "pro").unwrap();
+        let grant = Grant {
+            org: org.into(),
+            role: "support".into(),
+            credits: Decimal::from(25),
+            reason: "test".into(),
+            expires_at: None,
+            key: format!("g-{org}"),
+        };
+        ledger.grant(at, &grant).unwrap();
+    }
+    let run: Run = tollgate::parse_request(r#"{"tool":"storyboard"}"#).unwrap();
+    let handles: Vec<_> = (0..24)
+        .map(|i| {
+            let (ledger, run) = (std::sync::Arc::clone(&ledger), run.clone());
+            std::thread::spawn(move || {
+                let req = Reserve {
+                    org: ["a", "b", "c", "d"][i % 4].into(),
+                    role: "editor".into(),
+                    run,
+                    context: None,
+                    ttl_ms: 60_000,
+                    fingerprint: None,
+                    key: format!("p{i}"),
+                };
+                ledger.reserve(at, &req).unwrap().verdict == Verdict::Allowed
+            })
+        })
+        .collect();
+    let won = handles.into_iter().map(|h| h.join().unwrap()).filter(|w| *w).count();
+    assert_eq!(won, 20, "25 credits hold five runs of 5 in each of four organizations");
+    assert!(ledger.audit().unwrap().is_empty());
 }

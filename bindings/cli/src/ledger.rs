@@ -10,6 +10,9 @@ use tollgate_ledger::{AnyStore, At, Grant, Ledger, LedgerError, Reserve, Settle,
 
 #[derive(Subcommand)]
 pub(crate) enum LedgerOp {
+    /// Create the ledger's tables in a new database, or check an existing
+    /// one's schema (a newer one is refused); prints the schema version.
+    Migrate,
     /// Open an organization on a plan, with no credits.
     Open {
         #[arg(long)]
@@ -166,6 +169,14 @@ pub(crate) fn run(engine: Engine, db: &str, at: Option<&str>, op: &LedgerOp, jso
         Ok(Answer::verdict(out, allowed))
     };
     match op {
+        LedgerOp::Migrate => {
+            let out = if json {
+                to_json(&serde_json::json!({ "schema": tollgate_ledger::SCHEMA_VERSION }))?
+            } else {
+                format!("the ledger's schema is version {}\n", tollgate_ledger::SCHEMA_VERSION)
+            };
+            Ok(Answer::verdict(out, true))
+        }
         LedgerOp::Open { org, plan } => show(&ledger.open_org(at, org, plan).map_err(e)?, true),
         LedgerOp::TopUp { org, role, credits, payment_ref, key } => {
             let req = TopUp {

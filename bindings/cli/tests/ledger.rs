@@ -258,6 +258,7 @@ fn foreign_and_newer_databases_are_refused_untouched() {
 #[test]
 fn the_readme_walkthrough_runs() {
     let place = Place::new("pro");
+    assert_eq!(place.ok(&["migrate"]), serde_json::json!({ "schema": 1 }));
     let done = place.ok(&[
         "top-up",
         "--org",
