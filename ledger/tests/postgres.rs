@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code
 
 //! The same ledger on PostgreSQL: a throwaway cluster (tests/common), the
 //! whole scenario corpus giving the very transcripts SQLite gives, threads
