@@ -92,13 +92,32 @@ pub struct PostgresStore {
 }
 
 fn db(e: postgres::Error) -> LedgerError {
+    // The server's own words and SQLSTATE, not just "db error".
+    let text = match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
+    };
     match e.code() {
-        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
-            LedgerError::Database(format!("{RETRY_MARK}{e}"))
+        Some(c)
+            if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::UNIQUE_VIOLATION =>
+        {
+            LedgerError::Database(format!("{RETRY_MARK}{text}"))
         }
-        Some(c) if *c == SqlState::UNIQUE_VIOLATION => LedgerError::Database(format!("{RETRY_MARK}{e}")),
-        _ => LedgerError::Database(e.to_string()),
+        _ => LedgerError::Database(text),
     }
+}
+
+/// A pause before running an aborted transaction again: growing with the
+/// attempt (up to 64 ms), and random, so racing writers spread out.
+fn backoff(attempt: usize) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_usize(attempt);
+    let cap = 1_u64 << attempt.min(6);
+    let micros = h.finish() % (cap * 1000);
+    std::thread::sleep(std::time::Duration::from_micros(micros));
 }
 
 /// Marks an error whose transaction is worth running again.
@@ -168,9 +187,12 @@ impl Store for PostgresStore {
     fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
         let mut client = self.lock()?;
         let mut last = None;
-        for _ in 0..RETRIES {
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                backoff(attempt);
+            }
             let tx = client.build_transaction().isolation_level(IsolationLevel::Serializable).start().map_err(db)?;
-            let mut t = PgTx { tx };
+            let mut t = PgTx { tx, write: true };
             match f(&mut t).and_then(|out| t.tx.commit().map_err(db).map(|()| out)) {
                 Ok(out) => return Ok(out),
                 Err(e) if retryable(&e) => last = Some(e),
@@ -188,13 +210,16 @@ impl Store for PostgresStore {
             .read_only(true)
             .start()
             .map_err(db)?;
-        let mut t = PgTx { tx };
+        let mut t = PgTx { tx, write: false };
         f(&mut t)
     }
 }
 
 struct PgTx<'c> {
     tx: Transaction<'c>,
+    /// A write transaction locks the rows of the organizations it reads,
+    /// so that writers of one organization queue rather than abort.
+    write: bool,
 }
 
 fn dec(text: &str) -> Result<Decimal, LedgerError> {
@@ -249,10 +274,12 @@ fn hold(r: &Row) -> Result<HoldRow, LedgerError> {
 
 impl Tx for PgTx<'_> {
     fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
-        let row = self
-            .tx
-            .query_opt("SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1", &[&slug])
-            .map_err(db)?;
+        let sql = if self.write {
+            "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1 FOR UPDATE"
+        } else {
+            "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1"
+        };
+        let row = self.tx.query_opt(sql, &[&slug]).map_err(db)?;
         row.map(|r| {
             let cap: Option<String> = r.get(5);
             Ok(OrgRow {

@@ -30,7 +30,14 @@ fn bin() -> PathBuf {
 }
 
 impl Cluster {
+    /// A cluster for tests: fsync off (a crash of the test machine loses
+    /// nothing anyone needs).
     pub fn start() -> Cluster {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster; `durable`: fsync on, as a production server (benchmarks).
+    pub fn start_with(durable: bool) -> Cluster {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let bin = bin();
         let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
@@ -44,9 +51,10 @@ impl Cluster {
         let data = c.data();
         c.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
         let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off -c max_connections=200",
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync={} -c max_connections=200",
             c.port,
-            c.dir.path().display()
+            c.dir.path().display(),
+            if durable { "on" } else { "off" }
         );
         let log = c.dir.path().join("server.log").display().to_string();
         c.run("pg_ctl", &["-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"]);
