@@ -6,7 +6,7 @@
 //! again from the start, so the operation reads the state anew.
 
 use crate::answer::Entry;
-use crate::store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
+use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
@@ -222,17 +222,6 @@ struct PgTx<'c> {
     write: bool,
 }
 
-fn dec(text: &str) -> Result<Decimal, LedgerError> {
-    Decimal::from_str_exact(text).map_err(|e| LedgerError::Database(format!("stored amount `{text}`: {e}")))
-}
-
-fn text(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
-const ENTRY: &str =
-    "id, org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at";
-
 fn entry(r: &Row) -> Result<Entry, LedgerError> {
     let price: Option<String> = r.get(8);
     let currency: Option<String> = r.get(9);
@@ -254,8 +243,6 @@ fn entry(r: &Row) -> Result<Entry, LedgerError> {
         expires_at: r.get::<_, Option<i64>>(11).map(At),
     })
 }
-
-const HOLD: &str = "id, org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version";
 
 fn hold(r: &Row) -> Result<HoldRow, LedgerError> {
     Ok(HoldRow {

@@ -4,7 +4,7 @@
 //! file queue on the lock instead of both reading the same balance.
 
 use crate::answer::Entry;
-use crate::store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
+use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -185,19 +185,6 @@ struct SqliteTx<'c> {
     tx: Transaction<'c>,
 }
 
-/// A stored amount: the exact text written, read back exactly.
-fn dec(text: &str) -> Result<Decimal, LedgerError> {
-    Decimal::from_str_exact(text).map_err(|e| LedgerError::Database(format!("stored amount `{text}`: {e}")))
-}
-
-fn text(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
-/// The columns of an entry, in `ENTRY` order.
-const ENTRY: &str =
-    "id, org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at";
-
 fn entry(r: &Row<'_>) -> rusqlite::Result<(Entry, String, String, Option<String>)> {
     let e = Entry {
         id: r.get(0)?,
@@ -244,8 +231,6 @@ fn hold(r: &Row<'_>) -> rusqlite::Result<(HoldRow, String)> {
         r.get(3)?,
     ))
 }
-
-const HOLD: &str = "id, org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version";
 
 fn finish_hold((mut h, amount): (HoldRow, String)) -> Result<HoldRow, LedgerError> {
     h.amount = dec(&amount)?;

@@ -157,3 +157,21 @@ pub trait Tx {
     /// Records a key's request and answer.
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError>;
 }
+
+/// A stored amount: the exact text written, read back exactly.
+pub(crate) fn dec(text: &str) -> Result<Decimal, LedgerError> {
+    Decimal::from_str_exact(text).map_err(|e| LedgerError::Database(format!("stored amount `{text}`: {e}")))
+}
+
+/// An amount as stored: its normalized text.
+pub(crate) fn text(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// The columns of an entry, in the order the stores read them.
+pub(crate) const ENTRY: &str =
+    "id, org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at";
+
+/// The columns of a hold, in the order the stores read them.
+pub(crate) const HOLD: &str =
+    "id, org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version";
