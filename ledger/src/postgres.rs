@@ -10,8 +10,9 @@ use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY
 use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
+use postgres::Statement;
 use postgres::{Client, IsolationLevel, NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use std::collections::HashMap;
 use tollgate::{Decimal, Money};
 
 /// The schema version this build writes and reads (as SQLite's).
@@ -88,7 +89,36 @@ const POOL: u32 = 16;
 
 /// A ledger in one PostgreSQL database, over a pool of connections.
 pub struct PostgresStore {
-    pool: r2d2::Pool<PostgresConnectionManager<NoTls>>,
+    pool: r2d2::Pool<Manager>,
+}
+
+/// A pooled connection, with the statements it has prepared (each is parsed
+/// and planned once per connection, not once per query).
+pub struct Conn {
+    client: Client,
+    cache: HashMap<String, Statement>,
+}
+
+/// Makes the pool's connections (r2d2's interface).
+pub struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Conn, postgres::Error> {
+        Ok(Conn { client: self.config.connect(NoTls)?, cache: HashMap::new() })
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
+        conn.client.simple_query("").map(|_| ())
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.client.is_closed()
+    }
 }
 
 fn db(e: postgres::Error) -> LedgerError {
@@ -173,26 +203,27 @@ impl PostgresStore {
         let pool = r2d2::Pool::builder()
             .max_size(POOL)
             .min_idle(Some(1))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(Manager { config })
             .map_err(|e| LedgerError::Database(e.to_string()))?;
         Ok(PostgresStore { pool })
     }
 
-    fn lock(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, LedgerError> {
+    fn lock(&self) -> Result<r2d2::PooledConnection<Manager>, LedgerError> {
         self.pool.get().map_err(|e| LedgerError::Database(format!("no connection to the database: {e}")))
     }
 }
 
 impl Store for PostgresStore {
     fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
-        let mut client = self.lock()?;
+        let mut conn = self.lock()?;
+        let Conn { client, cache } = &mut *conn;
         let mut last = None;
         for attempt in 0..RETRIES {
             if attempt > 0 {
                 backoff(attempt);
             }
             let tx = client.build_transaction().isolation_level(IsolationLevel::Serializable).start().map_err(db)?;
-            let mut t = PgTx { tx, write: true };
+            let mut t = PgTx { tx, cache: &mut *cache, write: true };
             match f(&mut t).and_then(|out| t.tx.commit().map_err(db).map(|()| out)) {
                 Ok(out) => return Ok(out),
                 Err(e) if retryable(&e) => last = Some(e),
@@ -203,20 +234,22 @@ impl Store for PostgresStore {
     }
 
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
-        let mut client = self.lock()?;
+        let mut conn = self.lock()?;
+        let Conn { client, cache } = &mut *conn;
         let tx = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(db)?;
-        let mut t = PgTx { tx, write: false };
+        let mut t = PgTx { tx, cache: &mut *cache, write: false };
         f(&mut t)
     }
 }
 
 struct PgTx<'c> {
     tx: Transaction<'c>,
+    cache: &'c mut HashMap<String, Statement>,
     /// A write transaction locks the rows of the organizations it reads,
     /// so that writers of one organization queue rather than abort.
     write: bool,
@@ -259,6 +292,18 @@ fn hold(r: &Row) -> Result<HoldRow, LedgerError> {
     })
 }
 
+impl PgTx<'_> {
+    /// The statement of `sql`, prepared once per connection.
+    fn st(&mut self, sql: &str) -> Result<Statement, LedgerError> {
+        if let Some(st) = self.cache.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.tx.prepare(sql).map_err(db)?;
+        self.cache.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
 impl Tx for PgTx<'_> {
     fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
         let sql = if self.write {
@@ -266,7 +311,7 @@ impl Tx for PgTx<'_> {
         } else {
             "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1"
         };
-        let row = self.tx.query_opt(sql, &[&slug]).map_err(db)?;
+        let row = self.st(sql).and_then(|st| self.tx.query_opt(&st, &[&slug]).map_err(db))?;
         row.map(|r| {
             let cap: Option<String> = r.get(5);
             Ok(OrgRow {
@@ -282,35 +327,37 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
-        self.tx
-            .execute(
-                "INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        self.st("INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)").and_then(|st| self.tx.execute(&st,
                 &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text), &at.0],
-            )
-            .map_err(db)?;
+            ).map_err(db))?;
         Ok(())
     }
 
     fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError> {
-        self.tx
-            .execute(
-                "UPDATE orgs SET plan = $2, status = $3, balance = $4, usage = $5, spend_cap = $6 WHERE slug = $1",
-                &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text)],
-            )
-            .map_err(db)?;
+        self.st("UPDATE orgs SET plan = $2, status = $3, balance = $4, usage = $5, spend_cap = $6 WHERE slug = $1")
+            .and_then(|st| {
+                self.tx
+                    .execute(
+                        &st,
+                        &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text)],
+                    )
+                    .map_err(db)
+            })?;
         Ok(())
     }
 
     fn org_slugs(&mut self) -> Result<Vec<String>, LedgerError> {
-        Ok(self.tx.query("SELECT slug FROM orgs ORDER BY slug", &[]).map_err(db)?.iter().map(|r| r.get(0)).collect())
+        Ok(self
+            .st("SELECT slug FROM orgs ORDER BY slug")
+            .and_then(|st| self.tx.query(&st, &[]).map_err(db))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     fn insert_entry(&mut self, e: &Entry) -> Result<Entry, LedgerError> {
-        let row = self
-            .tx
-            .query_one(
-                "INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        let row = self.st("INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id").and_then(|st| self.tx.query_one(&st,
                 &[
                     &e.org,
                     &e.at.0,
@@ -324,8 +371,7 @@ impl Tx for PgTx<'_> {
                     &e.reason,
                     &e.expires_at.map(|a| a.0),
                 ],
-            )
-            .map_err(db)?;
+            ).map_err(db))?;
         let mut out = e.clone();
         out.id = row.get(0);
         Ok(out)
@@ -334,31 +380,28 @@ impl Tx for PgTx<'_> {
     fn entries(&mut self, org: &str, from: Option<At>, to: Option<At>) -> Result<Vec<Entry>, LedgerError> {
         let sql = format!("SELECT {ENTRY} FROM entries WHERE org = $1 AND at >= $2 AND at < $3 ORDER BY id");
         let (from, to) = (from.map_or(i64::MIN, |a| a.0), to.map_or(i64::MAX, |a| a.0));
-        self.tx.query(&sql, &[&org, &from, &to]).map_err(db)?.iter().map(entry).collect()
+        self.st(&sql).and_then(|st| self.tx.query(&st, &[&org, &from, &to]).map_err(db))?.iter().map(entry).collect()
     }
 
     fn last_entry_at(&mut self, org: &str) -> Result<Option<At>, LedgerError> {
-        let at: Option<i64> =
-            self.tx.query_one("SELECT max(at) FROM entries WHERE org = $1", &[&org]).map_err(db)?.get(0);
+        let at: Option<i64> = self
+            .st("SELECT max(at) FROM entries WHERE org = $1")
+            .and_then(|st| self.tx.query_one(&st, &[&org]).map_err(db))?
+            .get(0);
         Ok(at.map(At))
     }
 
     fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError> {
         let row = self
-            .tx
-            .query_opt(
-                "SELECT balance_after FROM entries WHERE org = $1 AND at < $2 ORDER BY id DESC LIMIT 1",
-                &[&org, &at.0],
-            )
-            .map_err(db)?;
+            .st("SELECT balance_after FROM entries WHERE org = $1 AND at < $2 ORDER BY id DESC LIMIT 1")
+            .and_then(|st| self.tx.query_opt(&st, &[&org, &at.0]).map_err(db))?;
         row.map_or(Ok(Decimal::ZERO), |r| dec(&r.get::<_, String>(0)))
     }
 
     fn charged_since(&mut self, org: &str, since: At) -> Result<Decimal, LedgerError> {
         let rows = self
-            .tx
-            .query("SELECT amount FROM entries WHERE org = $1 AND kind = 'charge' AND at >= $2", &[&org, &since.0])
-            .map_err(db)?;
+            .st("SELECT amount FROM entries WHERE org = $1 AND kind = 'charge' AND at >= $2")
+            .and_then(|st| self.tx.query(&st, &[&org, &since.0]).map_err(db))?;
         let mut sum = Decimal::ZERO;
         for r in rows {
             sum = sum
@@ -370,26 +413,19 @@ impl Tx for PgTx<'_> {
 
     fn top_ups(&mut self, org: &str) -> Result<Vec<Entry>, LedgerError> {
         let sql = format!("SELECT {ENTRY} FROM entries WHERE org = $1 AND kind = 'top_up' ORDER BY id");
-        self.tx.query(&sql, &[&org]).map_err(db)?.iter().map(entry).collect()
+        self.st(&sql).and_then(|st| self.tx.query(&st, &[&org]).map_err(db))?.iter().map(entry).collect()
     }
 
     fn top_up_by_ref(&mut self, org: &str, payment_ref: &str) -> Result<Option<i64>, LedgerError> {
         Ok(self
-            .tx
-            .query_opt(
-                "SELECT id FROM entries WHERE org = $1 AND kind = 'top_up' AND payment_ref = $2",
-                &[&org, &payment_ref],
-            )
-            .map_err(db)?
+            .st("SELECT id FROM entries WHERE org = $1 AND kind = 'top_up' AND payment_ref = $2")
+            .and_then(|st| self.tx.query_opt(&st, &[&org, &payment_ref]).map_err(db))?
             .map(|r| r.get(0)))
     }
 
     fn insert_hold(&mut self, h: &HoldRow) -> Result<i64, LedgerError> {
-        Ok(self
-            .tx
-            .query_one(
-                "INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        Ok(self.st("INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id").and_then(|st| self.tx.query_one(&st,
                 &[
                     &h.org,
                     &h.tool,
@@ -401,24 +437,19 @@ impl Tx for PgTx<'_> {
                     &h.receipt,
                     &h.rates_version,
                 ],
-            )
-            .map_err(db)?
+            ).map_err(db))?
             .get(0))
     }
 
     fn hold(&mut self, id: i64) -> Result<Option<HoldRow>, LedgerError> {
         let sql = format!("SELECT {HOLD} FROM holds WHERE id = $1");
-        self.tx.query_opt(&sql, &[&id]).map_err(db)?.as_ref().map(hold).transpose()
+        self.st(&sql).and_then(|st| self.tx.query_opt(&st, &[&id]).map_err(db))?.as_ref().map(hold).transpose()
     }
 
     fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError> {
         let n = self
-            .tx
-            .execute(
-                "UPDATE holds SET state = $2, receipt = $3 WHERE id = $1 AND state = 'open'",
-                &[&id, &state, &receipt],
-            )
-            .map_err(db)?;
+            .st("UPDATE holds SET state = $2, receipt = $3 WHERE id = $1 AND state = 'open'")
+            .and_then(|st| self.tx.execute(&st, &[&id, &state, &receipt]).map_err(db))?;
         if n != 1 {
             return Err(LedgerError::Database(format!("hold {id} was not open when closed")));
         }
@@ -427,43 +458,32 @@ impl Tx for PgTx<'_> {
 
     fn open_holds(&mut self, org: &str) -> Result<Vec<HoldRow>, LedgerError> {
         let sql = format!("SELECT {HOLD} FROM holds WHERE org = $1 AND state = 'open' ORDER BY id");
-        self.tx.query(&sql, &[&org]).map_err(db)?.iter().map(hold).collect()
+        self.st(&sql).and_then(|st| self.tx.query(&st, &[&org]).map_err(db))?.iter().map(hold).collect()
     }
 
     fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError> {
-        Ok(self
-            .tx
-            .query_one(
-                "SELECT count(*) FROM holds WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled')",
+        Ok(self.st("SELECT count(*) FROM holds WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled')").and_then(|st| self.tx.query_one(&st,
                 &[&org, &tool, &since.0],
-            )
-            .map_err(db)?
+            ).map_err(db))?
             .get(0))
     }
 
     fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError> {
         let sql = format!("SELECT {HOLD} FROM holds WHERE state = 'open' AND expires_at <= $1 ORDER BY id");
-        self.tx.query(&sql, &[&at.0]).map_err(db)?.iter().map(hold).collect()
+        self.st(&sql).and_then(|st| self.tx.query(&st, &[&at.0]).map_err(db))?.iter().map(hold).collect()
     }
 
     fn insert_lot(&mut self, lot: &LotRow) -> Result<(), LedgerError> {
-        self.tx
-            .execute(
-                "INSERT INTO lots (org, entry, remaining, expires_at) VALUES ($1, $2, $3, $4)",
-                &[&lot.org, &lot.entry, &text(lot.remaining), &lot.expires_at.0],
-            )
-            .map_err(db)?;
+        self.st("INSERT INTO lots (org, entry, remaining, expires_at) VALUES ($1, $2, $3, $4)").and_then(|st| {
+            self.tx.execute(&st, &[&lot.org, &lot.entry, &text(lot.remaining), &lot.expires_at.0]).map_err(db)
+        })?;
         Ok(())
     }
 
     fn lots(&mut self, org: &str) -> Result<Vec<LotRow>, LedgerError> {
-        let rows = self
-            .tx
-            .query(
-                "SELECT id, org, entry, remaining, expires_at FROM lots WHERE org = $1 AND remaining != '0' ORDER BY expires_at, id",
+        let rows = self.st("SELECT id, org, entry, remaining, expires_at FROM lots WHERE org = $1 AND remaining != '0' ORDER BY expires_at, id").and_then(|st| self.tx.query(&st,
                 &[&org],
-            )
-            .map_err(db)?;
+            ).map_err(db))?;
         rows.iter()
             .map(|r| {
                 Ok(LotRow {
@@ -478,15 +498,15 @@ impl Tx for PgTx<'_> {
     }
 
     fn update_lot(&mut self, id: i64, remaining: Decimal) -> Result<(), LedgerError> {
-        self.tx.execute("UPDATE lots SET remaining = $2 WHERE id = $1", &[&id, &text(remaining)]).map_err(db)?;
+        self.st("UPDATE lots SET remaining = $2 WHERE id = $1")
+            .and_then(|st| self.tx.execute(&st, &[&id, &text(remaining)]).map_err(db))?;
         Ok(())
     }
 
     fn pools(&mut self, org: &str) -> Result<Vec<PoolRow>, LedgerError> {
         let rows = self
-            .tx
-            .query("SELECT id, allocated, spent, tools FROM pools WHERE org = $1 ORDER BY seq", &[&org])
-            .map_err(db)?;
+            .st("SELECT id, allocated, spent, tools FROM pools WHERE org = $1 ORDER BY seq")
+            .and_then(|st| self.tx.query(&st, &[&org]).map_err(db))?;
         rows.iter()
             .map(|r| {
                 Ok(PoolRow {
@@ -502,53 +522,46 @@ impl Tx for PgTx<'_> {
 
     fn put_pool(&mut self, pool: &PoolRow) -> Result<(), LedgerError> {
         let tools = serde_json::to_string(&pool.tools)?;
-        self.tx
-            .execute(
-                "INSERT INTO pools (org, id, allocated, spent, tools) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (org, id) DO UPDATE SET allocated = $3, spent = $4, tools = $5",
-                &[&pool.org, &pool.id, &text(pool.allocated), &text(pool.spent), &tools],
-            )
-            .map_err(db)?;
+        self.st("INSERT INTO pools (org, id, allocated, spent, tools) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (org, id) DO UPDATE SET allocated = $3, spent = $4, tools = $5")
+            .and_then(|st| {
+                self.tx
+                    .execute(&st, &[&pool.org, &pool.id, &text(pool.allocated), &text(pool.spent), &tools])
+                    .map_err(db)
+            })?;
         Ok(())
     }
 
     fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError> {
-        self.tx
-            .execute(
-                "INSERT INTO bundles (fingerprint, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&fingerprint, &bytes],
-            )
-            .map_err(db)?;
+        self.st("INSERT INTO bundles (fingerprint, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .and_then(|st| self.tx.execute(&st, &[&fingerprint, &bytes]).map_err(db))?;
         Ok(())
     }
 
     fn has_bundle(&mut self, fingerprint: &str) -> Result<bool, LedgerError> {
-        Ok(self.tx.query_opt("SELECT 1 FROM bundles WHERE fingerprint = $1", &[&fingerprint]).map_err(db)?.is_some())
+        Ok(self
+            .st("SELECT 1 FROM bundles WHERE fingerprint = $1")
+            .and_then(|st| self.tx.query_opt(&st, &[&fingerprint]).map_err(db))?
+            .is_some())
     }
 
     fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError> {
         Ok(self
-            .tx
-            .query_opt("SELECT bytes FROM bundles WHERE fingerprint = $1", &[&fingerprint])
-            .map_err(db)?
+            .st("SELECT bytes FROM bundles WHERE fingerprint = $1")
+            .and_then(|st| self.tx.query_opt(&st, &[&fingerprint]).map_err(db))?
             .map(|r| r.get(0)))
     }
 
     fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError> {
         Ok(self
-            .tx
-            .query_opt("SELECT request, answer FROM idempotency WHERE key = $1", &[&key])
-            .map_err(db)?
+            .st("SELECT request, answer FROM idempotency WHERE key = $1")
+            .and_then(|st| self.tx.query_opt(&st, &[&key]).map_err(db))?
             .map(|r| (r.get(0), r.get(1))))
     }
 
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError> {
-        self.tx
-            .execute(
-                "INSERT INTO idempotency (key, request, answer, at) VALUES ($1, $2, $3, $4)",
-                &[&key, &request, &answer, &at.0],
-            )
-            .map_err(db)?;
+        self.st("INSERT INTO idempotency (key, request, answer, at) VALUES ($1, $2, $3, $4)")
+            .and_then(|st| self.tx.execute(&st, &[&key, &request, &answer, &at.0]).map_err(db))?;
         Ok(())
     }
 }
