@@ -5,7 +5,7 @@
 use crate::error::{LimitError, QuoteError, TopUpError};
 use crate::estimate::Estimate;
 use crate::money::serialize_decimal;
-use crate::names::NameMap;
+use crate::names::{owned, NameMap};
 use crate::policy::texts::Msg;
 use crate::policy::{Decision, Limit, Plan, PolicySet};
 use crate::rates::RateCard;
@@ -31,11 +31,6 @@ impl Upgrade<'_> {
     pub fn into_owned(self) -> Upgrade<'static> {
         Upgrade { plan: owned(self.plan), label: owned(self.label) }
     }
-}
-
-/// A name that outlives the engine.
-fn owned(name: Cow<'_, str>) -> Cow<'static, str> {
-    Cow::Owned(name.into_owned())
 }
 
 /// An amount of money.

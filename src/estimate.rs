@@ -3,7 +3,7 @@
 
 use crate::error::{EstimateError, QuantityProblem};
 use crate::money::{exact_add, exact_mul, DecimalStr, Inexact};
-use crate::names::Names;
+use crate::names::{owned, Names};
 use crate::rates::{RateCard, TextModel};
 use crate::run::{ImageItem, Item, Quantity, Run, TextItem, VideoItem};
 use rust_decimal::Decimal;
@@ -130,8 +130,8 @@ impl Estimate<'_> {
     /// reload, a spawned task).
     pub fn into_owned(self) -> Estimate<'static> {
         Estimate {
-            rates_version: Cow::Owned(self.rates_version.into_owned()),
-            fingerprint: Cow::Owned(self.fingerprint.into_owned()),
+            rates_version: owned(self.rates_version),
+            fingerprint: owned(self.fingerprint),
             lines: self.lines.into_iter().map(Line::into_owned).collect(),
             total: self.total,
             charged: self.charged,
@@ -142,7 +142,7 @@ impl Estimate<'_> {
 impl Line<'_> {
     /// The same line, owning its model name.
     pub fn into_owned(self) -> Line<'static> {
-        Line { model: Cow::Owned(self.model.into_owned()), ..self }
+        Line { model: owned(self.model), ..self }
     }
 }
 

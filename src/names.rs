@@ -242,6 +242,11 @@ impl<'a, V> IntoIterator for &'a Names<V> {
     }
 }
 
+/// A name of an answer made to outlive the engine (`into_owned`).
+pub(crate) fn owned(name: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'static, str> {
+    std::borrow::Cow::Owned(name.into_owned())
+}
+
 /// Where `name` is (`Ok`), or would go (`Err`), in pairs sorted by name:
 /// `NameMap`'s and the requests' sorted pairs (`Context`, `Usage`).
 pub(crate) fn search<K: AsRef<str>, V>(pairs: &[(K, V)], name: &str) -> Result<usize, usize> {
@@ -266,7 +271,7 @@ impl<'e, V> NameMap<'e, V> {
 
     /// The same map, owning its names.
     pub fn into_owned(self) -> NameMap<'static, V> {
-        NameMap(self.0.into_iter().map(|(k, v)| (std::borrow::Cow::Owned(k.into_owned()), v)).collect())
+        NameMap(self.0.into_iter().map(|(k, v)| (owned(k), v)).collect())
     }
 
     /// The value of `name`.

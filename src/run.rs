@@ -256,7 +256,7 @@ impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
         let place = FIELDS.iter().position(|(camel, snake, _)| *camel == key || *snake == key);
         if let Some(kind) = self.kind {
             let snake = self.snake || key.contains('_');
-            let fits = place.and_then(|p| FIELDS.get(p)).is_some_and(|e| e.2 & kind_bit(kind) != 0);
+            let fits = place.and_then(|p| FIELDS.get(p)).is_some_and(|e| e.2 & kind_words(kind).1 != 0);
             if !fits {
                 return Err(self.item.not_taken(kind, &key, place.is_some(), snake));
             }
@@ -265,11 +265,12 @@ impl<'de> de::DeserializeSeed<'de> for KeySeed<'_> {
     }
 }
 
-fn kind_bit(kind: ItemKind) -> u8 {
+/// How messages name a kind (`a text`), and its bit in `FIELDS`.
+fn kind_words(kind: ItemKind) -> (&'static str, u8) {
     match kind {
-        ItemKind::Text => K_TEXT,
-        ItemKind::Image => K_IMAGE,
-        ItemKind::Video => K_VIDEO,
+        ItemKind::Text => ("a text", K_TEXT),
+        ItemKind::Image => ("an image", K_IMAGE),
+        ItemKind::Video => ("a video", K_VIDEO),
     }
 }
 
@@ -277,11 +278,7 @@ impl ItemSeed {
     /// A key `kind` does not take: a field of another kind (`known`) or no
     /// field at all, with the kind's fields (and the nearest of them).
     fn not_taken<E: de::Error>(&self, kind: ItemKind, key: &str, known: bool, snake: bool) -> E {
-        let (name, bit) = match kind {
-            ItemKind::Text => ("a text", K_TEXT),
-            ItemKind::Image => ("an image", K_IMAGE),
-            ItemKind::Video => ("a video", K_VIDEO),
-        };
+        let (name, bit) = kind_words(kind);
         let field = |(camel, under, _): &(&'static str, &'static str, u8)| if snake { *under } else { *camel };
         let mut takes = String::new();
         for entry in FIELDS.iter().filter(|e| e.2 & bit != 0) {
@@ -303,16 +300,12 @@ impl ItemSeed {
     /// The item of the fields read, when they fit its kind.
     fn build<E: de::Error>(&self, f: ItemFields) -> Result<Item, E> {
         let kind = f.kind.ok_or_else(|| self.fail(format_args!("missing field `kind`")))?;
-        let name = match kind {
-            ItemKind::Text => "a text",
-            ItemKind::Image => "an image",
-            ItemKind::Video => "a video",
-        };
+        let (name, bit) = kind_words(kind);
         // Keys read before the kind are checked now.
         if let Some(key) = &f.unknown {
             return Err(self.not_taken(kind, key, false, f.snake));
         }
-        let misplaced = FIELDS.iter().enumerate().find(|(i, e)| f.given & (1 << i) != 0 && e.2 & kind_bit(kind) == 0);
+        let misplaced = FIELDS.iter().enumerate().find(|(i, e)| f.given & (1 << i) != 0 && e.2 & bit == 0);
         if let Some((_, (camel, snake, _))) = misplaced {
             return Err(self.not_taken(kind, if f.snake { snake } else { camel }, true, f.snake));
         }

@@ -3,6 +3,7 @@
 
 use super::{Condition, Effect, Op, PolicySet, Value};
 use crate::error::AuthorizeError;
+use crate::names::owned;
 use crate::request::{AttrValue, Context};
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -43,10 +44,6 @@ pub struct Decision<'e> {
     /// rule applied for want of them, or an allow rule could not.
     #[serde(default)]
     pub missing_attributes: Vec<Cow<'e, str>>,
-}
-
-fn owned(name: Cow<'_, str>) -> Cow<'static, str> {
-    Cow::Owned(name.into_owned())
 }
 
 impl Decision<'_> {
