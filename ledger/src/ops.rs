@@ -403,7 +403,7 @@ impl<S: Store> Ledger<S> {
     /// like every answer it is kept under its key (a retry gets it again:
     /// ask anew with a new key).
     pub fn reserve(&self, at: At, req: &Reserve) -> Result<Reserved, LedgerError> {
-        if !(1_000..=30 * 86_400_000).contains(&req.ttl_ms) {
+        if !crate::time::TTL_MS.contains(&req.ttl_ms) {
             return Err(bad("a hold lives from 1s to 720h"));
         }
         let expires_at = at.plus(req.ttl_ms)?;
@@ -771,7 +771,8 @@ impl<S: Store> Ledger<S> {
         at: At,
         only: Option<Option<&str>>,
     ) -> Result<(Org, Decimal), LedgerError> {
-        let held = held_except(tx, &row.slug, 0)?;
+        let open = tx.open_holds(&row.slug)?;
+        let held = open.iter().try_fold(Decimal::ZERO, |sum, h| add(sum, h.amount))?;
         let mut usage: Usage = serde_json::from_str(&row.usage)?;
         let [hour, day, month] = at.window_starts()?;
         let counters = self.engine.counters(&row.plan).map_err(|e| LedgerError::engine(e.code(), e))?;
@@ -800,7 +801,6 @@ impl<S: Store> Ledger<S> {
         // open holds of its tools keep (a run draws on the first pool that
         // lists its tool).
         let rows = tx.pools(&row.slug)?;
-        let open = if rows.is_empty() { Vec::new() } else { tx.open_holds(&row.slug)? };
         let mut pools = Vec::with_capacity(rows.len());
         for (i, p) in rows.iter().enumerate() {
             let mut spent = p.spent;

@@ -90,8 +90,11 @@ impl<'de> Deserialize<'de> for At {
     }
 }
 
+/// How long a hold may live, in milliseconds: one second to 30 days.
+pub(crate) const TTL_MS: std::ops::RangeInclusive<i64> = 1_000..=30 * 86_400_000;
+
 /// A hold's time to live: `90s`, `15m`, `2h` (a whole number and a unit),
-/// in milliseconds; between one second and 30 days.
+/// in milliseconds; within [`TTL_MS`].
 pub fn parse_ttl(text: &str) -> Result<i64, LedgerError> {
     let bad = || {
         LedgerError::BadInput(format!(
@@ -111,7 +114,7 @@ pub fn parse_ttl(text: &str) -> Result<i64, LedgerError> {
         _ => return Err(bad()),
     };
     let ms = n.checked_mul(per).ok_or_else(bad)?;
-    if !(1_000..=30 * 86_400_000).contains(&ms) {
+    if !TTL_MS.contains(&ms) {
         return Err(LedgerError::BadInput(format!("a hold lives from 1s to 720h, not `{text}`")));
     }
     Ok(ms)

@@ -270,7 +270,7 @@ mod erased {
                     to_json(self)
                 }
                 fn text(&self) -> String {
-                    text(self)
+                    self.lines()
                 }
             }
         )*};
@@ -279,10 +279,6 @@ mod erased {
 
     trait Text {
         fn lines(&self) -> String;
-    }
-
-    fn text<T: Text>(t: &T) -> String {
-        t.lines()
     }
 
     impl Text for State {
