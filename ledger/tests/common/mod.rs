@@ -16,6 +16,8 @@ pub struct Cluster {
     bin: PathBuf,
     pub port: u16,
     root: bool,
+    /// The server's options, for a restart.
+    opts: String,
 }
 
 /// The newest PostgreSQL's programs: `/usr/lib/postgresql/N/bin`, or PATH.
@@ -47,18 +49,65 @@ impl Cluster {
             assert!(ok, "cannot give the cluster's folder to the postgres user");
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let c = Cluster { dir, bin, port, root };
-        let data = c.data();
-        c.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
         let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync={} -c max_connections=200",
-            c.port,
-            c.dir.path().display(),
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync={} -c max_connections=300",
+            dir.path().display(),
             if durable { "on" } else { "off" }
         );
-        let log = c.dir.path().join("server.log").display().to_string();
-        c.run("pg_ctl", &["-D", &data, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"]);
+        let c = Cluster { dir, bin, port, root, opts };
+        let data = c.data();
+        c.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+        let log = c.log().display().to_string();
+        c.run("pg_ctl", &["-D", &data, "-o", &c.opts, "-l", &log, "-w", "-t", "60", "start"]);
         c
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    fn program(&self, name: &str) -> PathBuf {
+        let path = self.bin.join(name);
+        if path.exists() {
+            path
+        } else {
+            PathBuf::from(name)
+        }
+    }
+
+    /// A crash of the server and its recovery: `pg_ctl restart -m
+    /// immediate` (every backend dies without a checkpoint; the server
+    /// replays its write-ahead log when it starts again).
+    pub fn restart_immediate(&self) {
+        // `restart` has no `-l`: the new server writes to pg_ctl's output,
+        // which goes to the log file (a pipe would be held open by it).
+        let out = || std::fs::OpenOptions::new().append(true).open(self.log()).unwrap();
+        let data = self.data();
+        let args = ["-D", data.as_str(), "-m", "immediate", "-o", self.opts.as_str(), "-w", "-t", "60", "restart"];
+        let mut cmd = if self.root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.program("pg_ctl"));
+            c
+        } else {
+            Command::new(self.program("pg_ctl"))
+        };
+        let status = cmd.args(args).stdout(out()).stderr(out()).status().unwrap();
+        assert!(status.success(), "pg_ctl restart failed: see {}", self.log().display());
+    }
+
+    /// Drops every connection to `database` (the server ends their
+    /// backends, as a network failure or an administrator would).
+    pub fn drop_connections(&self, database: &str) -> u64 {
+        let admin = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the cluster");
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+                &[&database],
+            )
+            .expect("end the backends");
+        u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)
     }
 
     fn data(&self) -> String {
@@ -66,8 +115,7 @@ impl Cluster {
     }
 
     fn run(&self, program: &str, args: &[&str]) {
-        let path = self.bin.join(program);
-        let program = if path.exists() { path } else { PathBuf::from(program) };
+        let program = self.program(program);
         let out = if self.root {
             Command::new("runuser").args(["-u", "postgres", "--"]).arg(&program).args(args).output()
         } else {
@@ -101,8 +149,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let path = self.bin.join("pg_ctl");
-        let program = if path.exists() { path } else { PathBuf::from("pg_ctl") };
+        let program = self.program("pg_ctl");
         let _ = if self.root {
             Command::new("runuser")
                 .args(["-u", "postgres", "--"])
