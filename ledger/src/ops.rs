@@ -9,7 +9,7 @@ use crate::time::At;
 use crate::LedgerError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 use tollgate::{
     Context, Decimal, Engine, Item, Org, OrgStatus, Pool, Quantity, QuoteRequest, Run, SpendControls, Usage, Verdict,
@@ -471,7 +471,7 @@ impl<S: Store> Ledger<S> {
             if let Some(done) = replay(tx, &req.key, &request)? {
                 return Ok(done);
             }
-            let hold = open_hold(tx, req.hold)?;
+            let (hold, mut row) = lock_open_hold(tx, req.hold)?;
             if req.run.tool != hold.tool {
                 return Err(bad(format!(
                     "hold {} is for {}; the run settled must be the same tool",
@@ -485,7 +485,6 @@ impl<S: Store> Ledger<S> {
             let engine = self.engine_of(tx, &hold.fingerprint)?;
             let estimate = engine.estimate(&req.run).map_err(|e| LedgerError::engine(e.code(), e))?.into_owned();
             let cost = estimate.charged.high;
-            let mut row = org_row(tx, &hold.org)?;
             let others = held_except(tx, &row.slug, hold.id)?;
             // What the balance can pay, once the other holds keep theirs.
             let payable = sub(row.balance, others)?.max(Decimal::ZERO);
@@ -542,7 +541,7 @@ impl<S: Store> Ledger<S> {
             if let Some(done) = replay(tx, key, &request)? {
                 return Ok(done);
             }
-            let hold = open_hold(tx, hold_id)?;
+            let (hold, _) = lock_open_hold(tx, hold_id)?;
             let receipt = close_unused(tx, &hold, "released", at)?;
             tx.put_key(key, &request, &receipt_of(hold.id), at)?;
             Ok(receipt)
@@ -554,20 +553,29 @@ impl<S: Store> Ledger<S> {
     /// leave them: what a hold needs expires once it is settled or released).
     pub fn expire(&self, at: At) -> Result<Expired, LedgerError> {
         self.store.write(&mut |tx| {
-            let mut holds = Vec::new();
-            for hold in tx.holds_due(at)? {
-                close_unused(tx, &hold, "expired", at)?;
-                holds.push(hold.id);
-            }
-            let mut entries = Vec::new();
+            // Which organizations have something due, read before any
+            // lock; each is then locked, in slug order (two sweeps never
+            // wait on each other crosswise), and read again.
+            let mut due: BTreeSet<String> = tx.holds_due(at)?.into_iter().map(|h| h.org).collect();
             for slug in tx.org_slugs()? {
-                let due: Vec<LotRow> = tx.lots(&slug)?.into_iter().filter(|l| l.expires_at <= at).collect();
-                if due.is_empty() {
+                if !due.contains(&slug) && tx.lots(&slug)?.iter().any(|l| l.expires_at <= at) {
+                    due.insert(slug);
+                }
+            }
+            let mut holds = Vec::new();
+            let mut entries = Vec::new();
+            for slug in due {
+                let mut row = org_row(tx, &slug)?;
+                for hold in tx.open_holds(&slug)?.into_iter().filter(|h| h.expires_at <= at) {
+                    close_unused(tx, &hold, "expired", at)?;
+                    holds.push(hold.id);
+                }
+                let lots: Vec<LotRow> = tx.lots(&slug)?.into_iter().filter(|l| l.expires_at <= at).collect();
+                if lots.is_empty() {
                     continue;
                 }
-                let mut row = org_row(tx, &slug)?;
                 let held = held_except(tx, &slug, 0)?;
-                for lot in due {
+                for lot in lots {
                     let available = sub(row.balance, held)?.max(Decimal::ZERO);
                     let gone = lot.remaining.min(available);
                     if gone.is_zero() {
@@ -585,6 +593,7 @@ impl<S: Store> Ledger<S> {
                 }
                 tx.update_org(&row)?;
             }
+            holds.sort_unstable();
             Ok(Expired { holds, entries })
         })
     }
@@ -862,6 +871,17 @@ fn ranged_item(run: &Run) -> Option<usize> {
 
 fn org_row(tx: &mut dyn Tx, slug: &str) -> Result<OrgRow, LedgerError> {
     tx.org(slug)?.ok_or_else(|| LedgerError::OrgNotFound { slug: slug.to_string() })
+}
+
+/// An open hold and its organization's row, the hold read again once the
+/// row is read: a write transaction's read of an organization's row locks
+/// it until commit (on PostgreSQL; SQLite's writer holds the whole file),
+/// and whoever closes a hold holds that lock, so a hold another server
+/// closed meanwhile reads as closed, never as open.
+fn lock_open_hold(tx: &mut dyn Tx, id: i64) -> Result<(HoldRow, OrgRow), LedgerError> {
+    let first = tx.hold(id)?.ok_or(LedgerError::HoldNotFound { id })?;
+    let row = org_row(tx, &first.org)?;
+    Ok((open_hold(tx, id)?, row))
 }
 
 fn open_hold(tx: &mut dyn Tx, id: i64) -> Result<HoldRow, LedgerError> {

@@ -1,9 +1,14 @@
 //! The PostgreSQL store, for several application servers sharing one
-//! ledger, over a pool of connections. Every write transaction is `SERIALIZABLE`: correctness comes from
-//! the database, never from a lock of this process. A transaction the
-//! database aborts for serialization or deadlock (SQLSTATE 40001, 40P01),
-//! or that lost a race to insert the same idempotency key (23505), is run
-//! again from the start, so the operation reads the state anew.
+//! ledger, over a pool of connections. Correctness comes from the
+//! database's row locks, never from a lock of this process: a write
+//! transaction reads an organization's row `FOR UPDATE` before anything of
+//! that organization it decides on (the operations keep to that order), so
+//! writers of one organization queue on its row, and each, once it holds
+//! the lock, reads what the one before committed (`READ COMMITTED`: every
+//! statement sees the latest commits). A transaction the database aborts
+//! (serialization or deadlock, SQLSTATE 40001, 40P01), or that lost a race
+//! to insert the same idempotency key (23505), is run again from the start,
+//! so the operation reads the state anew.
 
 use crate::answer::Entry;
 use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
@@ -222,7 +227,7 @@ impl Store for PostgresStore {
             if attempt > 0 {
                 backoff(attempt);
             }
-            let tx = client.build_transaction().isolation_level(IsolationLevel::Serializable).start().map_err(db)?;
+            let tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().map_err(db)?;
             let mut t = PgTx { tx, cache: &mut *cache, write: true };
             match f(&mut t).and_then(|out| t.tx.commit().map_err(db).map(|()| out)) {
                 Ok(out) => return Ok(out),
