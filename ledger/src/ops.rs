@@ -108,6 +108,15 @@ fn sub(a: Decimal, b: Decimal) -> Result<Decimal, LedgerError> {
     a.checked_sub(b).ok_or_else(overflow)
 }
 
+/// Text kept in the database as given has no NUL character (PostgreSQL's
+/// text cannot hold one; both stores refuse it alike).
+fn no_nul(what: &str, text: &str) -> Result<(), LedgerError> {
+    if text.contains('\0') {
+        return Err(bad(format!("{what} cannot contain a NUL character")));
+    }
+    Ok(())
+}
+
 fn json<T: Serialize>(value: &T) -> Result<String, LedgerError> {
     serde_json::to_string(value).map_err(|e| LedgerError::Database(e.to_string()))
 }
@@ -138,6 +147,7 @@ fn replay<T: DeserializeOwned>(tx: &mut dyn Tx, key: &str, request: &str) -> Res
     if key.is_empty() {
         return Err(bad("an idempotency key is required (any unique text, such as a request id)"));
     }
+    no_nul("an idempotency key", key)?;
     match tx.key(key)? {
         None => Ok(None),
         Some((first, answer)) if first == request => {
@@ -303,6 +313,7 @@ impl<S: Store> Ledger<S> {
         if req.payment_ref.trim().is_empty() {
             return Err(bad("a top-up needs the payment provider's reference"));
         }
+        no_nul("a payment reference", &req.payment_ref)?;
         let request = request_id("top_up", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
             if let Some(done) = replay(tx, &req.key, &request)? {
@@ -351,6 +362,7 @@ impl<S: Store> Ledger<S> {
         if req.reason.trim().is_empty() {
             return Err(bad("a grant needs a reason, for the journal"));
         }
+        no_nul("a reason", &req.reason)?;
         if req.expires_at.is_some() && req.credits.is_sign_negative() {
             return Err(bad("only added credits expire"));
         }

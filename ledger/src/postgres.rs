@@ -9,15 +9,25 @@
 //! (serialization or deadlock, SQLSTATE 40001, 40P01), or that lost a race
 //! to insert the same idempotency key (23505), is run again from the start,
 //! so the operation reads the state anew.
+//!
+//! Round trips are what a transaction costs here, so a transaction makes
+//! few: `BEGIN` goes with its first statement; reading an organization
+//! sends, in one batch, the row's lock and the reads of its open holds,
+//! pools, expiring credits and latest entry (each its own statement, so
+//! each sees what was committed before the lock was granted), which the
+//! transaction then keeps; writes that return nothing wait for the next
+//! batch, at the latest the one that commits. A reserve is four round
+//! trips, a settle five.
 
 use crate::answer::Entry;
 use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
+use postgres::types::ToSql;
 use postgres::Statement;
-use postgres::{Client, IsolationLevel, NoTls, Row, Transaction};
-use std::collections::HashMap;
+use postgres::{Client, NoTls, Row, SimpleQueryMessage, SimpleQueryRow};
+use std::collections::{HashMap, HashSet};
 use tollgate::{Decimal, Money};
 
 /// The schema version this build writes and reads (as SQLite's).
@@ -97,11 +107,13 @@ pub struct PostgresStore {
     pool: r2d2::Pool<Manager>,
 }
 
-/// A pooled connection, with the statements it has prepared (each is parsed
-/// and planned once per connection, not once per query).
+/// A pooled connection: its statements prepared for the extended protocol
+/// (each parsed and planned once per connection), and the bundles it knows
+/// are kept (a bundle is never removed).
 pub struct Conn {
     client: Client,
     cache: HashMap<String, Statement>,
+    bundles: HashSet<String>,
 }
 
 /// Makes the pool's connections (r2d2's interface).
@@ -114,7 +126,9 @@ impl r2d2::ManageConnection for Manager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Conn, postgres::Error> {
-        Ok(Conn { client: self.config.connect(NoTls)?, cache: HashMap::new() })
+        let mut client = self.config.connect(NoTls)?;
+        client.batch_execute(&prepared())?;
+        Ok(Conn { client, cache: HashMap::new(), bundles: HashSet::new() })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
@@ -124,6 +138,54 @@ impl r2d2::ManageConnection for Manager {
     fn has_broken(&self, conn: &mut Conn) -> bool {
         conn.client.is_closed()
     }
+}
+
+/// The statements of the operations' common path, prepared on the server
+/// once per connection (`PREPARE`) and run by name (`EXECUTE`) in batches
+/// of several statements: a batch is one round trip. Their arguments are
+/// literals escaped by the driver's own `escape_literal`.
+fn prepared() -> String {
+    format!(
+        "PREPARE tg_key(text) AS SELECT request, answer FROM idempotency WHERE key = $1;
+PREPARE tg_org(text) AS SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1;
+PREPARE tg_org_lock(text) AS SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1 FOR UPDATE;
+PREPARE tg_open_holds(text) AS SELECT {HOLD} FROM holds WHERE org = $1 AND state = 'open' ORDER BY id;
+PREPARE tg_pools(text) AS SELECT id, allocated, spent, tools FROM pools WHERE org = $1 ORDER BY seq;
+PREPARE tg_lots(text) AS SELECT id, org, entry, remaining, expires_at FROM lots WHERE org = $1 AND remaining != '0' ORDER BY expires_at, id;
+PREPARE tg_last_at(text) AS SELECT max(at) FROM entries WHERE org = $1;
+PREPARE tg_hold(bigint) AS SELECT {HOLD} FROM holds WHERE id = $1;
+PREPARE tg_holds_due(bigint) AS SELECT {HOLD} FROM holds WHERE state = 'open' AND expires_at <= $1 ORDER BY id;
+PREPARE tg_insert_hold(text, text, text, bigint, bigint, text, text, text, text) AS
+  INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id;
+PREPARE tg_insert_entry(text, bigint, text, text, text, bigint, text, text, text, text, bigint) AS
+  INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id;
+PREPARE tg_update_org(text, text, text, text, text, text) AS
+  UPDATE orgs SET plan = $2, status = $3, balance = $4, usage = $5, spend_cap = $6 WHERE slug = $1;
+PREPARE tg_close_hold(bigint, text, text) AS UPDATE holds SET state = $2, receipt = $3 WHERE id = $1 AND state = 'open';
+PREPARE tg_update_lot(bigint, text) AS UPDATE lots SET remaining = $2 WHERE id = $1;
+PREPARE tg_insert_lot(text, bigint, text, bigint) AS INSERT INTO lots (org, entry, remaining, expires_at) VALUES ($1, $2, $3, $4);
+PREPARE tg_put_pool(text, text, text, text, text) AS
+  INSERT INTO pools (org, id, allocated, spent, tools) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (org, id) DO UPDATE SET allocated = $3, spent = $4, tools = $5;
+PREPARE tg_put_key(text, text, text, bigint) AS INSERT INTO idempotency (key, request, answer, at) VALUES ($1, $2, $3, $4);"
+    )
+}
+
+/// A text argument of an `EXECUTE`, quoted by the driver.
+fn lit(text: &str) -> String {
+    postgres_protocol::escape::escape_literal(text)
+}
+
+/// An optional text argument (`NULL` when none).
+fn opt(text: Option<&str>) -> String {
+    text.map_or_else(|| "NULL".to_string(), lit)
+}
+
+/// An optional integer argument.
+fn opt_int(n: Option<i64>) -> String {
+    n.map_or_else(|| "NULL".to_string(), |n| n.to_string())
 }
 
 fn db(e: postgres::Error) -> LedgerError {
@@ -208,6 +270,10 @@ impl PostgresStore {
         let pool = r2d2::Pool::builder()
             .max_size(POOL)
             .min_idle(Some(1))
+            // No round trip to test a connection at each checkout: a
+            // transaction whose connection turns out closed before its
+            // commit was sent wrote nothing, and runs again on a new one.
+            .test_on_check_out(false)
             .build(Manager { config })
             .map_err(|e| LedgerError::Database(e.to_string()))?;
         Ok(PostgresStore { pool })
@@ -220,18 +286,27 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
-        let mut conn = self.lock()?;
-        let Conn { client, cache } = &mut *conn;
         let mut last = None;
+        let mut conn = self.lock()?;
         for attempt in 0..RETRIES {
             if attempt > 0 {
                 backoff(attempt);
             }
-            let tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start().map_err(db)?;
-            let mut t = PgTx { tx, cache: &mut *cache, write: true };
-            match f(&mut t).and_then(|out| t.tx.commit().map_err(db).map(|()| out)) {
+            if conn.client.is_closed() {
+                // The server dropped the connection (a restart, a network
+                // failure) before this transaction's commit was sent, so
+                // it wrote nothing: run it again on a new connection.
+                conn = self.lock()?;
+            }
+            let Conn { client, cache, bundles } = &mut *conn;
+            let mut t = PgTx::new(client, cache, bundles, true);
+            let out = f(&mut t).and_then(|out| t.commit().map(|()| out));
+            let in_doubt = t.commit_sent;
+            drop(t);
+            match out {
                 Ok(out) => return Ok(out),
                 Err(e) if retryable(&e) => last = Some(e),
+                Err(e) if !in_doubt && conn.client.is_closed() => last = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -240,24 +315,522 @@ impl Store for PostgresStore {
 
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
         let mut conn = self.lock()?;
-        let Conn { client, cache } = &mut *conn;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(db)?;
-        let mut t = PgTx { tx, cache: &mut *cache, write: false };
-        f(&mut t)
+        let Conn { client, cache, bundles } = &mut *conn;
+        let mut t = PgTx::new(client, cache, bundles, false);
+        f(&mut t).and_then(|out| t.commit().map(|()| out))
     }
 }
 
+/// One transaction on a connection. It begins with its first statement
+/// (`BEGIN` goes in the same batch), its writes that return nothing wait
+/// and go with the next batch (the next read, or the commit), and what it
+/// read of an organization it locked is kept: nobody else changes that
+/// organization until it commits.
 struct PgTx<'c> {
-    tx: Transaction<'c>,
+    client: &'c mut Client,
     cache: &'c mut HashMap<String, Statement>,
-    /// A write transaction locks the rows of the organizations it reads,
-    /// so that writers of one organization queue rather than abort.
+    bundles: &'c mut HashSet<String>,
+    /// A write transaction locks the rows of the organizations it reads.
     write: bool,
+    begun: bool,
+    /// Whether the commit was sent: a failure after it leaves the outcome
+    /// unknown, and only the caller's retry with its key may resolve it.
+    commit_sent: bool,
+    done: bool,
+    /// Writes not sent yet, as `EXECUTE` statements.
+    pending: Vec<String>,
+    /// Organizations read, with what was read of them since.
+    orgs: HashMap<String, Loaded>,
+}
+
+/// What a transaction read of an organization, kept up to date with its
+/// own writes (`None`: read it again from the database).
+struct Loaded {
+    row: OrgRow,
+    holds: Option<Vec<HoldRow>>,
+    pools: Option<Vec<PoolRow>>,
+    lots: Option<Vec<LotRow>>,
+    last_at: Option<Option<At>>,
+}
+
+/// The rows of one statement of a batch, and how many rows it changed.
+struct Set {
+    rows: Vec<SimpleQueryRow>,
+    changed: u64,
+}
+
+fn int(v: Option<&str>) -> Result<i64, LedgerError> {
+    v.unwrap_or_default().parse().map_err(|_| LedgerError::Database(format!("a stored number `{v:?}` does not read")))
+}
+
+fn col(r: &SimpleQueryRow, i: usize) -> Option<&str> {
+    r.try_get(i).ok().flatten()
+}
+
+fn need(r: &SimpleQueryRow, i: usize) -> Result<String, LedgerError> {
+    col(r, i).map(String::from).ok_or_else(|| LedgerError::Database(format!("a stored value (column {i}) is missing")))
+}
+
+fn org_of(r: &SimpleQueryRow) -> Result<OrgRow, LedgerError> {
+    Ok(OrgRow {
+        slug: need(r, 0)?,
+        plan: need(r, 1)?,
+        status: need(r, 2)?,
+        balance: dec(&need(r, 3)?)?,
+        usage: need(r, 4)?,
+        spend_cap: col(r, 5).map(dec).transpose()?,
+    })
+}
+
+fn hold_of(r: &SimpleQueryRow) -> Result<HoldRow, LedgerError> {
+    Ok(HoldRow {
+        id: int(col(r, 0))?,
+        org: need(r, 1)?,
+        tool: col(r, 2).map(String::from),
+        amount: dec(&need(r, 3)?)?,
+        created_at: At(int(col(r, 4))?),
+        expires_at: At(int(col(r, 5))?),
+        state: need(r, 6)?,
+        fingerprint: need(r, 7)?,
+        receipt: col(r, 8).map(String::from),
+        rates_version: need(r, 9)?,
+    })
+}
+
+fn pool_of(org: &str, r: &SimpleQueryRow) -> Result<PoolRow, LedgerError> {
+    Ok(PoolRow {
+        org: org.to_string(),
+        id: need(r, 0)?,
+        allocated: dec(&need(r, 1)?)?,
+        spent: dec(&need(r, 2)?)?,
+        tools: serde_json::from_str(&need(r, 3)?)?,
+    })
+}
+
+fn lot_of(r: &SimpleQueryRow) -> Result<LotRow, LedgerError> {
+    Ok(LotRow {
+        id: int(col(r, 0))?,
+        org: need(r, 1)?,
+        entry: int(col(r, 2))?,
+        remaining: dec(&need(r, 3)?)?,
+        expires_at: At(int(col(r, 4))?),
+    })
+}
+
+fn last_at_of(set: &Set) -> Result<Option<At>, LedgerError> {
+    set.rows.first().and_then(|r| col(r, 0)).map(|v| int(Some(v)).map(At)).transpose()
+}
+
+impl<'c> PgTx<'c> {
+    fn new(
+        client: &'c mut Client,
+        cache: &'c mut HashMap<String, Statement>,
+        bundles: &'c mut HashSet<String>,
+        write: bool,
+    ) -> Self {
+        PgTx {
+            client,
+            cache,
+            bundles,
+            write,
+            begun: false,
+            commit_sent: false,
+            done: false,
+            pending: Vec::new(),
+            orgs: HashMap::new(),
+        }
+    }
+
+    /// Sends, as one batch, `BEGIN` if not yet sent, the pending writes and
+    /// `statements`; the rows of each of `statements`.
+    fn batch(&mut self, statements: &[String]) -> Result<Vec<Set>, LedgerError> {
+        let mut sql = String::new();
+        // The results before those of `statements`: BEGIN's, the writes'.
+        let mut skip = self.pending.len();
+        if !self.begun {
+            sql.push_str(if self.write {
+                "BEGIN ISOLATION LEVEL READ COMMITTED;"
+            } else {
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+            });
+            skip += 1;
+        }
+        for s in self.pending.drain(..).chain(statements.iter().cloned()) {
+            sql.push_str(&s);
+            sql.push(';');
+        }
+        self.begun = true;
+        let mut sets = Vec::new();
+        let mut rows = Vec::new();
+        for m in self.client.simple_query(&sql).map_err(db)? {
+            match m {
+                SimpleQueryMessage::Row(r) => rows.push(r),
+                SimpleQueryMessage::CommandComplete(changed) => {
+                    sets.push(Set { rows: std::mem::take(&mut rows), changed })
+                }
+                _ => {}
+            }
+        }
+        Ok(sets.into_iter().skip(skip).collect())
+    }
+
+    /// One statement in a batch.
+    fn one(&mut self, statement: String) -> Result<Set, LedgerError> {
+        self.batch(&[statement])?.pop().ok_or_else(|| LedgerError::Database("the database answered no result".into()))
+    }
+
+    /// Begins the transaction and sends pending writes, before a statement
+    /// of the extended protocol.
+    fn flush(&mut self) -> Result<(), LedgerError> {
+        if !self.begun || !self.pending.is_empty() {
+            self.batch(&[])?;
+        }
+        Ok(())
+    }
+
+    /// The statement of `sql`, prepared once per connection.
+    fn st(&mut self, sql: &str) -> Result<Statement, LedgerError> {
+        self.flush()?;
+        if let Some(st) = self.cache.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql).map_err(db)?;
+        self.cache.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    fn query(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, LedgerError> {
+        let st = self.st(sql)?;
+        self.client.query(&st, params).map_err(db)
+    }
+
+    fn commit(&mut self) -> Result<(), LedgerError> {
+        if !self.begun && self.pending.is_empty() {
+            self.done = true;
+            return Ok(());
+        }
+        let begin = if self.begun { "" } else { "BEGIN ISOLATION LEVEL READ COMMITTED;" };
+        self.begun = true;
+        let mut sql: String = begin.to_string();
+        sql.extend(self.pending.drain(..).map(|s| s + ";"));
+        sql.push_str("COMMIT");
+        self.commit_sent = true;
+        self.done = true;
+        self.client.batch_execute(&sql).map_err(|e| {
+            // A write of the batch failed: the rest, COMMIT too, was not run.
+            let _ = self.client.batch_execute("ROLLBACK");
+            db(e)
+        })
+    }
+
+    /// The organization's record of this transaction, if it read it.
+    fn loaded(&mut self, org: &str) -> Option<&mut Loaded> {
+        self.orgs.get_mut(org)
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if self.begun && !self.done {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
+        if let Some(l) = self.orgs.get(slug) {
+            return Ok(Some(l.row.clone()));
+        }
+        // The row (locked, when writing), then, in the same round trip but
+        // as statements of their own that see what was committed before the
+        // lock was granted, what the operations read of it.
+        let s = lit(slug);
+        let lock = if self.write { "tg_org_lock" } else { "tg_org" };
+        let sets = self.batch(&[
+            format!("EXECUTE {lock}({s})"),
+            format!("EXECUTE tg_open_holds({s})"),
+            format!("EXECUTE tg_pools({s})"),
+            format!("EXECUTE tg_lots({s})"),
+            format!("EXECUTE tg_last_at({s})"),
+        ])?;
+        let [org, holds, pools, lots, last] = <[Set; 5]>::try_from(sets)
+            .map_err(|_| LedgerError::Database("the database answered too few results".into()))?;
+        let Some(row) = org.rows.first().map(org_of).transpose()? else {
+            return Ok(None);
+        };
+        let loaded = Loaded {
+            row: row.clone(),
+            holds: Some(holds.rows.iter().map(hold_of).collect::<Result<_, _>>()?),
+            pools: Some(pools.rows.iter().map(|r| pool_of(slug, r)).collect::<Result<_, _>>()?),
+            lots: Some(lots.rows.iter().map(lot_of).collect::<Result<_, _>>()?),
+            last_at: Some(last_at_of(&last)?),
+        };
+        self.orgs.insert(slug.to_string(), loaded);
+        Ok(Some(row))
+    }
+
+    fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
+        self.query(
+            "INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text), &at.0],
+        )?;
+        Ok(())
+    }
+
+    fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError> {
+        self.pending.push(format!(
+            "EXECUTE tg_update_org({}, {}, {}, {}, {}, {})",
+            lit(&org.slug),
+            lit(&org.plan),
+            lit(&org.status),
+            lit(&text(org.balance)),
+            lit(&org.usage),
+            opt(org.spend_cap.map(text).as_deref())
+        ));
+        if let Some(l) = self.loaded(&org.slug) {
+            l.row = org.clone();
+        }
+        Ok(())
+    }
+
+    fn org_slugs(&mut self) -> Result<Vec<String>, LedgerError> {
+        Ok(self.query("SELECT slug FROM orgs ORDER BY slug", &[])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn insert_entry(&mut self, e: &Entry) -> Result<Entry, LedgerError> {
+        let set = self.one(format!(
+            "EXECUTE tg_insert_entry({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            lit(&e.org),
+            e.at.0,
+            lit(&e.kind),
+            lit(&text(e.amount)),
+            lit(&text(e.balance_after)),
+            opt_int(e.hold_id),
+            opt(e.payment_ref.as_deref()),
+            opt(e.price.as_ref().map(|p| text(p.amount)).as_deref()),
+            opt(e.price.as_ref().map(|p| p.currency.as_str())),
+            opt(e.reason.as_deref()),
+            opt_int(e.expires_at.map(|a| a.0)),
+        ))?;
+        let mut out = e.clone();
+        out.id = int(set.rows.first().and_then(|r| col(r, 0)))?;
+        if let Some(Some(known)) = self.loaded(&e.org).map(|l| &mut l.last_at) {
+            *known = Some(known.map_or(e.at, |last| last.max(e.at)));
+        }
+        Ok(out)
+    }
+
+    fn entries(&mut self, org: &str, from: Option<At>, to: Option<At>) -> Result<Vec<Entry>, LedgerError> {
+        let sql = format!("SELECT {ENTRY} FROM entries WHERE org = $1 AND at >= $2 AND at < $3 ORDER BY id");
+        let (from, to) = (from.map_or(i64::MIN, |a| a.0), to.map_or(i64::MAX, |a| a.0));
+        self.query(&sql, &[&org, &from, &to])?.iter().map(entry).collect()
+    }
+
+    fn last_entry_at(&mut self, org: &str) -> Result<Option<At>, LedgerError> {
+        if let Some(at) = self.orgs.get(org).and_then(|l| l.last_at) {
+            return Ok(at);
+        }
+        let set = self.one(format!("EXECUTE tg_last_at({})", lit(org)))?;
+        last_at_of(&set)
+    }
+
+    fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError> {
+        let rows = self.query(
+            "SELECT balance_after FROM entries WHERE org = $1 AND at < $2 ORDER BY id DESC LIMIT 1",
+            &[&org, &at.0],
+        )?;
+        rows.first().map_or(Ok(Decimal::ZERO), |r| dec(&r.get::<_, String>(0)))
+    }
+
+    fn charged_since(&mut self, org: &str, since: At) -> Result<Decimal, LedgerError> {
+        let rows = self
+            .query("SELECT amount FROM entries WHERE org = $1 AND kind = 'charge' AND at >= $2", &[&org, &since.0])?;
+        let mut sum = Decimal::ZERO;
+        for r in rows {
+            sum = sum
+                .checked_sub(dec(&r.get::<_, String>(0))?)
+                .ok_or_else(|| LedgerError::Database("charges overflow".into()))?;
+        }
+        Ok(sum)
+    }
+
+    fn top_ups(&mut self, org: &str) -> Result<Vec<Entry>, LedgerError> {
+        let sql = format!("SELECT {ENTRY} FROM entries WHERE org = $1 AND kind = 'top_up' ORDER BY id");
+        self.query(&sql, &[&org])?.iter().map(entry).collect()
+    }
+
+    fn top_up_by_ref(&mut self, org: &str, payment_ref: &str) -> Result<Option<i64>, LedgerError> {
+        Ok(self
+            .query(
+                "SELECT id FROM entries WHERE org = $1 AND kind = 'top_up' AND payment_ref = $2",
+                &[&org, &payment_ref],
+            )?
+            .first()
+            .map(|r| r.get(0)))
+    }
+
+    fn insert_hold(&mut self, h: &HoldRow) -> Result<i64, LedgerError> {
+        let set = self.one(format!(
+            "EXECUTE tg_insert_hold({}, {}, {}, {}, {}, {}, {}, {}, {})",
+            lit(&h.org),
+            opt(h.tool.as_deref()),
+            lit(&text(h.amount)),
+            h.created_at.0,
+            h.expires_at.0,
+            lit(&h.state),
+            lit(&h.fingerprint),
+            opt(h.receipt.as_deref()),
+            lit(&h.rates_version),
+        ))?;
+        let id = int(set.rows.first().and_then(|r| col(r, 0)))?;
+        if let Some(holds) = self.loaded(&h.org).and_then(|l| l.holds.as_mut()) {
+            holds.push(HoldRow { id, ..h.clone() });
+        }
+        Ok(id)
+    }
+
+    fn hold(&mut self, id: i64) -> Result<Option<HoldRow>, LedgerError> {
+        // An open hold of an organization this transaction read is as it
+        // read it; any other is read from the database.
+        let known = self.orgs.values().flat_map(|l| l.holds.iter().flatten()).find(|h| h.id == id);
+        if let Some(h) = known {
+            return Ok(Some(h.clone()));
+        }
+        self.one(format!("EXECUTE tg_hold({id})"))?.rows.first().map(hold_of).transpose()
+    }
+
+    fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError> {
+        let statement = format!("EXECUTE tg_close_hold({id}, {}, {})", lit(state), lit(receipt));
+        let known = self.orgs.values_mut().find_map(|l| {
+            let holds = l.holds.as_mut()?;
+            let at = holds.iter().position(|h| h.id == id)?;
+            Some(holds.remove(at))
+        });
+        // A hold read open with its organization locked is open: the
+        // update can wait for the commit. Any other is checked now.
+        if known.is_some() && self.write {
+            self.pending.push(statement);
+            return Ok(());
+        }
+        if self.one(statement)?.changed != 1 {
+            return Err(LedgerError::Database(format!("hold {id} was not open when closed")));
+        }
+        Ok(())
+    }
+
+    fn open_holds(&mut self, org: &str) -> Result<Vec<HoldRow>, LedgerError> {
+        if let Some(holds) = self.orgs.get(org).and_then(|l| l.holds.as_ref()) {
+            return Ok(holds.clone());
+        }
+        self.one(format!("EXECUTE tg_open_holds({})", lit(org)))?.rows.iter().map(hold_of).collect()
+    }
+
+    fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError> {
+        Ok(self
+            .query(
+                "SELECT count(*) FROM holds WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled')",
+                &[&org, &tool, &since.0],
+            )?
+            .first()
+            .map_or(0, |r| r.get(0)))
+    }
+
+    fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError> {
+        self.one(format!("EXECUTE tg_holds_due({})", at.0))?.rows.iter().map(hold_of).collect()
+    }
+
+    fn insert_lot(&mut self, lot: &LotRow) -> Result<(), LedgerError> {
+        self.pending.push(format!(
+            "EXECUTE tg_insert_lot({}, {}, {}, {})",
+            lit(&lot.org),
+            lot.entry,
+            lit(&text(lot.remaining)),
+            lot.expires_at.0
+        ));
+        // Its id is the database's: the lots are read again if needed.
+        if let Some(l) = self.loaded(&lot.org) {
+            l.lots = None;
+        }
+        Ok(())
+    }
+
+    fn lots(&mut self, org: &str) -> Result<Vec<LotRow>, LedgerError> {
+        if let Some(lots) = self.orgs.get(org).and_then(|l| l.lots.as_ref()) {
+            return Ok(lots.clone());
+        }
+        self.one(format!("EXECUTE tg_lots({})", lit(org)))?.rows.iter().map(lot_of).collect()
+    }
+
+    fn update_lot(&mut self, id: i64, remaining: Decimal) -> Result<(), LedgerError> {
+        self.pending.push(format!("EXECUTE tg_update_lot({id}, {})", lit(&text(remaining))));
+        for lots in self.orgs.values_mut().filter_map(|l| l.lots.as_mut()) {
+            if let Some(lot) = lots.iter_mut().find(|l| l.id == id) {
+                lot.remaining = remaining;
+            }
+            lots.retain(|l| !l.remaining.is_zero());
+        }
+        Ok(())
+    }
+
+    fn pools(&mut self, org: &str) -> Result<Vec<PoolRow>, LedgerError> {
+        if let Some(pools) = self.orgs.get(org).and_then(|l| l.pools.as_ref()) {
+            return Ok(pools.clone());
+        }
+        self.one(format!("EXECUTE tg_pools({})", lit(org)))?.rows.iter().map(|r| pool_of(org, r)).collect()
+    }
+
+    fn put_pool(&mut self, pool: &PoolRow) -> Result<(), LedgerError> {
+        let tools = serde_json::to_string(&pool.tools)?;
+        self.pending.push(format!(
+            "EXECUTE tg_put_pool({}, {}, {}, {}, {})",
+            lit(&pool.org),
+            lit(&pool.id),
+            lit(&text(pool.allocated)),
+            lit(&text(pool.spent)),
+            lit(&tools)
+        ));
+        if let Some(pools) = self.loaded(&pool.org).and_then(|l| l.pools.as_mut()) {
+            match pools.iter_mut().find(|p| p.id == pool.id) {
+                Some(p) => *p = pool.clone(),
+                None => pools.push(pool.clone()),
+            }
+        }
+        Ok(())
+    }
+
+    fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError> {
+        self.query(
+            "INSERT INTO bundles (fingerprint, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&fingerprint, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn has_bundle(&mut self, fingerprint: &str) -> Result<bool, LedgerError> {
+        if self.bundles.contains(fingerprint) {
+            return Ok(true);
+        }
+        let kept = !self.query("SELECT 1 FROM bundles WHERE fingerprint = $1", &[&fingerprint])?.is_empty();
+        if kept {
+            self.bundles.insert(fingerprint.to_string());
+        }
+        Ok(kept)
+    }
+
+    fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.query("SELECT bytes FROM bundles WHERE fingerprint = $1", &[&fingerprint])?.first().map(|r| r.get(0)))
+    }
+
+    fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError> {
+        let set = self.one(format!("EXECUTE tg_key({})", lit(key)))?;
+        set.rows.first().map(|r| Ok((need(r, 0)?, need(r, 1)?))).transpose()
+    }
+
+    fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError> {
+        self.pending.push(format!("EXECUTE tg_put_key({}, {}, {}, {})", lit(key), lit(request), lit(answer), at.0));
+        Ok(())
+    }
 }
 
 fn entry(r: &Row) -> Result<Entry, LedgerError> {
@@ -280,293 +853,4 @@ fn entry(r: &Row) -> Result<Entry, LedgerError> {
         reason: r.get(10),
         expires_at: r.get::<_, Option<i64>>(11).map(At),
     })
-}
-
-fn hold(r: &Row) -> Result<HoldRow, LedgerError> {
-    Ok(HoldRow {
-        id: r.get(0),
-        org: r.get(1),
-        tool: r.get(2),
-        amount: dec(&r.get::<_, String>(3))?,
-        created_at: At(r.get(4)),
-        expires_at: At(r.get(5)),
-        state: r.get(6),
-        fingerprint: r.get(7),
-        receipt: r.get(8),
-        rates_version: r.get(9),
-    })
-}
-
-impl PgTx<'_> {
-    /// The statement of `sql`, prepared once per connection.
-    fn st(&mut self, sql: &str) -> Result<Statement, LedgerError> {
-        if let Some(st) = self.cache.get(sql) {
-            return Ok(st.clone());
-        }
-        let st = self.tx.prepare(sql).map_err(db)?;
-        self.cache.insert(sql.to_string(), st.clone());
-        Ok(st)
-    }
-}
-
-impl Tx for PgTx<'_> {
-    fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
-        let sql = if self.write {
-            "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1 FOR UPDATE"
-        } else {
-            "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1"
-        };
-        let row = self.st(sql).and_then(|st| self.tx.query_opt(&st, &[&slug]).map_err(db))?;
-        row.map(|r| {
-            let cap: Option<String> = r.get(5);
-            Ok(OrgRow {
-                slug: r.get(0),
-                plan: r.get(1),
-                status: r.get(2),
-                balance: dec(&r.get::<_, String>(3))?,
-                usage: r.get(4),
-                spend_cap: cap.as_deref().map(dec).transpose()?,
-            })
-        })
-        .transpose()
-    }
-
-    fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
-        self.st("INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)").and_then(|st| self.tx.execute(&st,
-                &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text), &at.0],
-            ).map_err(db))?;
-        Ok(())
-    }
-
-    fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError> {
-        self.st("UPDATE orgs SET plan = $2, status = $3, balance = $4, usage = $5, spend_cap = $6 WHERE slug = $1")
-            .and_then(|st| {
-                self.tx
-                    .execute(
-                        &st,
-                        &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text)],
-                    )
-                    .map_err(db)
-            })?;
-        Ok(())
-    }
-
-    fn org_slugs(&mut self) -> Result<Vec<String>, LedgerError> {
-        Ok(self
-            .st("SELECT slug FROM orgs ORDER BY slug")
-            .and_then(|st| self.tx.query(&st, &[]).map_err(db))?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
-    }
-
-    fn insert_entry(&mut self, e: &Entry) -> Result<Entry, LedgerError> {
-        let row = self.st("INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id").and_then(|st| self.tx.query_one(&st,
-                &[
-                    &e.org,
-                    &e.at.0,
-                    &e.kind,
-                    &text(e.amount),
-                    &text(e.balance_after),
-                    &e.hold_id,
-                    &e.payment_ref,
-                    &e.price.as_ref().map(|p| text(p.amount)),
-                    &e.price.as_ref().map(|p| p.currency.clone()),
-                    &e.reason,
-                    &e.expires_at.map(|a| a.0),
-                ],
-            ).map_err(db))?;
-        let mut out = e.clone();
-        out.id = row.get(0);
-        Ok(out)
-    }
-
-    fn entries(&mut self, org: &str, from: Option<At>, to: Option<At>) -> Result<Vec<Entry>, LedgerError> {
-        let sql = format!("SELECT {ENTRY} FROM entries WHERE org = $1 AND at >= $2 AND at < $3 ORDER BY id");
-        let (from, to) = (from.map_or(i64::MIN, |a| a.0), to.map_or(i64::MAX, |a| a.0));
-        self.st(&sql).and_then(|st| self.tx.query(&st, &[&org, &from, &to]).map_err(db))?.iter().map(entry).collect()
-    }
-
-    fn last_entry_at(&mut self, org: &str) -> Result<Option<At>, LedgerError> {
-        let at: Option<i64> = self
-            .st("SELECT max(at) FROM entries WHERE org = $1")
-            .and_then(|st| self.tx.query_one(&st, &[&org]).map_err(db))?
-            .get(0);
-        Ok(at.map(At))
-    }
-
-    fn balance_before(&mut self, org: &str, at: At) -> Result<Decimal, LedgerError> {
-        let row = self
-            .st("SELECT balance_after FROM entries WHERE org = $1 AND at < $2 ORDER BY id DESC LIMIT 1")
-            .and_then(|st| self.tx.query_opt(&st, &[&org, &at.0]).map_err(db))?;
-        row.map_or(Ok(Decimal::ZERO), |r| dec(&r.get::<_, String>(0)))
-    }
-
-    fn charged_since(&mut self, org: &str, since: At) -> Result<Decimal, LedgerError> {
-        let rows = self
-            .st("SELECT amount FROM entries WHERE org = $1 AND kind = 'charge' AND at >= $2")
-            .and_then(|st| self.tx.query(&st, &[&org, &since.0]).map_err(db))?;
-        let mut sum = Decimal::ZERO;
-        for r in rows {
-            sum = sum
-                .checked_sub(dec(&r.get::<_, String>(0))?)
-                .ok_or_else(|| LedgerError::Database("charges overflow".into()))?;
-        }
-        Ok(sum)
-    }
-
-    fn top_ups(&mut self, org: &str) -> Result<Vec<Entry>, LedgerError> {
-        let sql = format!("SELECT {ENTRY} FROM entries WHERE org = $1 AND kind = 'top_up' ORDER BY id");
-        self.st(&sql).and_then(|st| self.tx.query(&st, &[&org]).map_err(db))?.iter().map(entry).collect()
-    }
-
-    fn top_up_by_ref(&mut self, org: &str, payment_ref: &str) -> Result<Option<i64>, LedgerError> {
-        Ok(self
-            .st("SELECT id FROM entries WHERE org = $1 AND kind = 'top_up' AND payment_ref = $2")
-            .and_then(|st| self.tx.query_opt(&st, &[&org, &payment_ref]).map_err(db))?
-            .map(|r| r.get(0)))
-    }
-
-    fn insert_hold(&mut self, h: &HoldRow) -> Result<i64, LedgerError> {
-        Ok(self.st("INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id").and_then(|st| self.tx.query_one(&st,
-                &[
-                    &h.org,
-                    &h.tool,
-                    &text(h.amount),
-                    &h.created_at.0,
-                    &h.expires_at.0,
-                    &h.state,
-                    &h.fingerprint,
-                    &h.receipt,
-                    &h.rates_version,
-                ],
-            ).map_err(db))?
-            .get(0))
-    }
-
-    fn hold(&mut self, id: i64) -> Result<Option<HoldRow>, LedgerError> {
-        let sql = format!("SELECT {HOLD} FROM holds WHERE id = $1");
-        self.st(&sql).and_then(|st| self.tx.query_opt(&st, &[&id]).map_err(db))?.as_ref().map(hold).transpose()
-    }
-
-    fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError> {
-        let n = self
-            .st("UPDATE holds SET state = $2, receipt = $3 WHERE id = $1 AND state = 'open'")
-            .and_then(|st| self.tx.execute(&st, &[&id, &state, &receipt]).map_err(db))?;
-        if n != 1 {
-            return Err(LedgerError::Database(format!("hold {id} was not open when closed")));
-        }
-        Ok(())
-    }
-
-    fn open_holds(&mut self, org: &str) -> Result<Vec<HoldRow>, LedgerError> {
-        let sql = format!("SELECT {HOLD} FROM holds WHERE org = $1 AND state = 'open' ORDER BY id");
-        self.st(&sql).and_then(|st| self.tx.query(&st, &[&org]).map_err(db))?.iter().map(hold).collect()
-    }
-
-    fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError> {
-        Ok(self.st("SELECT count(*) FROM holds WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled')").and_then(|st| self.tx.query_one(&st,
-                &[&org, &tool, &since.0],
-            ).map_err(db))?
-            .get(0))
-    }
-
-    fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError> {
-        let sql = format!("SELECT {HOLD} FROM holds WHERE state = 'open' AND expires_at <= $1 ORDER BY id");
-        self.st(&sql).and_then(|st| self.tx.query(&st, &[&at.0]).map_err(db))?.iter().map(hold).collect()
-    }
-
-    fn insert_lot(&mut self, lot: &LotRow) -> Result<(), LedgerError> {
-        self.st("INSERT INTO lots (org, entry, remaining, expires_at) VALUES ($1, $2, $3, $4)").and_then(|st| {
-            self.tx.execute(&st, &[&lot.org, &lot.entry, &text(lot.remaining), &lot.expires_at.0]).map_err(db)
-        })?;
-        Ok(())
-    }
-
-    fn lots(&mut self, org: &str) -> Result<Vec<LotRow>, LedgerError> {
-        let rows = self.st("SELECT id, org, entry, remaining, expires_at FROM lots WHERE org = $1 AND remaining != '0' ORDER BY expires_at, id").and_then(|st| self.tx.query(&st,
-                &[&org],
-            ).map_err(db))?;
-        rows.iter()
-            .map(|r| {
-                Ok(LotRow {
-                    id: r.get(0),
-                    org: r.get(1),
-                    entry: r.get(2),
-                    remaining: dec(&r.get::<_, String>(3))?,
-                    expires_at: At(r.get(4)),
-                })
-            })
-            .collect()
-    }
-
-    fn update_lot(&mut self, id: i64, remaining: Decimal) -> Result<(), LedgerError> {
-        self.st("UPDATE lots SET remaining = $2 WHERE id = $1")
-            .and_then(|st| self.tx.execute(&st, &[&id, &text(remaining)]).map_err(db))?;
-        Ok(())
-    }
-
-    fn pools(&mut self, org: &str) -> Result<Vec<PoolRow>, LedgerError> {
-        let rows = self
-            .st("SELECT id, allocated, spent, tools FROM pools WHERE org = $1 ORDER BY seq")
-            .and_then(|st| self.tx.query(&st, &[&org]).map_err(db))?;
-        rows.iter()
-            .map(|r| {
-                Ok(PoolRow {
-                    org: org.to_string(),
-                    id: r.get(0),
-                    allocated: dec(&r.get::<_, String>(1))?,
-                    spent: dec(&r.get::<_, String>(2))?,
-                    tools: serde_json::from_str(&r.get::<_, String>(3))?,
-                })
-            })
-            .collect()
-    }
-
-    fn put_pool(&mut self, pool: &PoolRow) -> Result<(), LedgerError> {
-        let tools = serde_json::to_string(&pool.tools)?;
-        self.st("INSERT INTO pools (org, id, allocated, spent, tools) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (org, id) DO UPDATE SET allocated = $3, spent = $4, tools = $5")
-            .and_then(|st| {
-                self.tx
-                    .execute(&st, &[&pool.org, &pool.id, &text(pool.allocated), &text(pool.spent), &tools])
-                    .map_err(db)
-            })?;
-        Ok(())
-    }
-
-    fn put_bundle(&mut self, fingerprint: &str, bytes: &[u8]) -> Result<(), LedgerError> {
-        self.st("INSERT INTO bundles (fingerprint, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .and_then(|st| self.tx.execute(&st, &[&fingerprint, &bytes]).map_err(db))?;
-        Ok(())
-    }
-
-    fn has_bundle(&mut self, fingerprint: &str) -> Result<bool, LedgerError> {
-        Ok(self
-            .st("SELECT 1 FROM bundles WHERE fingerprint = $1")
-            .and_then(|st| self.tx.query_opt(&st, &[&fingerprint]).map_err(db))?
-            .is_some())
-    }
-
-    fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError> {
-        Ok(self
-            .st("SELECT bytes FROM bundles WHERE fingerprint = $1")
-            .and_then(|st| self.tx.query_opt(&st, &[&fingerprint]).map_err(db))?
-            .map(|r| r.get(0)))
-    }
-
-    fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError> {
-        Ok(self
-            .st("SELECT request, answer FROM idempotency WHERE key = $1")
-            .and_then(|st| self.tx.query_opt(&st, &[&key]).map_err(db))?
-            .map(|r| (r.get(0), r.get(1))))
-    }
-
-    fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError> {
-        self.st("INSERT INTO idempotency (key, request, answer, at) VALUES ($1, $2, $3, $4)")
-            .and_then(|st| self.tx.execute(&st, &[&key, &request, &answer, &at.0]).map_err(db))?;
-        Ok(())
-    }
 }
