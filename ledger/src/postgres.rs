@@ -112,8 +112,15 @@ pub struct PostgresStore {
 /// are kept (a bundle is never removed).
 pub struct Conn {
     client: Client,
-    cache: HashMap<String, Statement>,
+    kept: Kept,
+}
+
+/// What a connection keeps between transactions.
+struct Kept {
+    statements: HashMap<String, Statement>,
     bundles: HashSet<String>,
+    /// A transaction on it was left open by a panic: the pool drops it.
+    poisoned: bool,
 }
 
 /// Makes the pool's connections (r2d2's interface).
@@ -128,7 +135,7 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<Conn, postgres::Error> {
         let mut client = self.config.connect(NoTls)?;
         client.batch_execute(&prepared())?;
-        Ok(Conn { client, cache: HashMap::new(), bundles: HashSet::new() })
+        Ok(Conn { client, kept: Kept { statements: HashMap::new(), bundles: HashSet::new(), poisoned: false } })
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), postgres::Error> {
@@ -136,7 +143,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
-        conn.client.is_closed()
+        conn.client.is_closed() || conn.kept.poisoned
     }
 }
 
@@ -298,8 +305,8 @@ impl Store for PostgresStore {
                 // it wrote nothing: run it again on a new connection.
                 conn = self.lock()?;
             }
-            let Conn { client, cache, bundles } = &mut *conn;
-            let mut t = PgTx::new(client, cache, bundles, true);
+            let Conn { client, kept } = &mut *conn;
+            let mut t = PgTx::new(client, kept, true);
             let out = f(&mut t).and_then(|out| t.commit().map(|()| out));
             let in_doubt = t.commit_sent;
             drop(t);
@@ -315,8 +322,8 @@ impl Store for PostgresStore {
 
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
         let mut conn = self.lock()?;
-        let Conn { client, cache, bundles } = &mut *conn;
-        let mut t = PgTx::new(client, cache, bundles, false);
+        let Conn { client, kept } = &mut *conn;
+        let mut t = PgTx::new(client, kept, false);
         f(&mut t).and_then(|out| t.commit().map(|()| out))
     }
 }
@@ -328,8 +335,7 @@ impl Store for PostgresStore {
 /// organization until it commits.
 struct PgTx<'c> {
     client: &'c mut Client,
-    cache: &'c mut HashMap<String, Statement>,
-    bundles: &'c mut HashSet<String>,
+    kept: &'c mut Kept,
     /// A write transaction locks the rows of the organizations it reads.
     write: bool,
     begun: bool,
@@ -422,16 +428,10 @@ fn last_at_of(set: &Set) -> Result<Option<At>, LedgerError> {
 }
 
 impl<'c> PgTx<'c> {
-    fn new(
-        client: &'c mut Client,
-        cache: &'c mut HashMap<String, Statement>,
-        bundles: &'c mut HashSet<String>,
-        write: bool,
-    ) -> Self {
+    fn new(client: &'c mut Client, kept: &'c mut Kept, write: bool) -> Self {
         PgTx {
             client,
-            cache,
-            bundles,
+            kept,
             write,
             begun: false,
             commit_sent: false,
@@ -491,11 +491,11 @@ impl<'c> PgTx<'c> {
     /// The statement of `sql`, prepared once per connection.
     fn st(&mut self, sql: &str) -> Result<Statement, LedgerError> {
         self.flush()?;
-        if let Some(st) = self.cache.get(sql) {
+        if let Some(st) = self.kept.statements.get(sql) {
             return Ok(st.clone());
         }
         let st = self.client.prepare(sql).map_err(db)?;
-        self.cache.insert(sql.to_string(), st.clone());
+        self.kept.statements.insert(sql.to_string(), st.clone());
         Ok(st)
     }
 
@@ -531,7 +531,12 @@ impl<'c> PgTx<'c> {
 
 impl Drop for PgTx<'_> {
     fn drop(&mut self) {
-        if self.begun && !self.done {
+        // Not while a panic unwinds (a second panic would abort): the
+        // connection is marked, so the pool closes it, which ends the
+        // transaction on the server.
+        if self.begun && !self.done && std::thread::panicking() {
+            self.kept.poisoned = true;
+        } else if self.begun && !self.done {
             let _ = self.client.batch_execute("ROLLBACK");
         }
     }
@@ -808,12 +813,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn has_bundle(&mut self, fingerprint: &str) -> Result<bool, LedgerError> {
-        if self.bundles.contains(fingerprint) {
+        if self.kept.bundles.contains(fingerprint) {
             return Ok(true);
         }
         let kept = !self.query("SELECT 1 FROM bundles WHERE fingerprint = $1", &[&fingerprint])?.is_empty();
         if kept {
-            self.bundles.insert(fingerprint.to_string());
+            self.kept.bundles.insert(fingerprint.to_string());
         }
         Ok(kept)
     }

@@ -15,6 +15,20 @@ pub struct AsyncLedger<S: Store + 'static> {
     inner: Arc<Ledger<S>>,
 }
 
+impl<S: Store + 'static> Drop for AsyncLedger<S> {
+    fn drop(&mut self) {
+        // The last handle, dropped inside the runtime: the store (and its
+        // connections, whose client holds a runtime of its own) is dropped
+        // on the blocking pool, where tokio allows that.
+        if Arc::strong_count(&self.inner) == 1 {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let last = Arc::clone(&self.inner);
+                runtime.spawn_blocking(move || drop(last));
+            }
+        }
+    }
+}
+
 impl<S: Store + 'static> Clone for AsyncLedger<S> {
     fn clone(&self) -> Self {
         AsyncLedger { inner: Arc::clone(&self.inner) }
@@ -25,6 +39,32 @@ impl<S: Store + 'static> AsyncLedger<S> {
     /// Shares `ledger` with the runtime's tasks.
     pub fn new(ledger: Ledger<S>) -> Self {
         AsyncLedger { inner: Arc::new(ledger) }
+    }
+
+    /// Opens the store on the blocking pool and shares a ledger over it:
+    /// the way to open one from inside the runtime. (PostgreSQL's client
+    /// blocks on a runtime of its own, and tokio refuses that on one of its
+    /// workers: `PostgresStore::open` called directly in an async function
+    /// panics.)
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tollgate_ledger::{AsyncLedger, PostgresStore};
+    /// let ledger = AsyncLedger::open(
+    ///     || PostgresStore::open("postgres://ledger@db.internal/ledger"),
+    ///     tollgate::Engine::embedded()?,
+    /// )
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(
+        store: impl FnOnce() -> Result<S, LedgerError> + Send + 'static,
+        engine: tollgate::Engine,
+    ) -> Result<Self, LedgerError> {
+        let ledger = tokio::task::spawn_blocking(move || store().map(|s| Ledger::new(s, engine)))
+            .await
+            .map_err(|e| LedgerError::Database(format!("opening the ledger failed: {e}")))??;
+        Ok(AsyncLedger::new(ledger))
     }
 
     /// The ledger itself, for plain (blocking) code.
@@ -90,6 +130,11 @@ impl<S: Store + 'static> AsyncLedger<S> {
     /// [`Ledger::receipt`].
     pub async fn receipt(&self, hold: i64) -> Result<Receipt, LedgerError> {
         self.run(move |l| l.receipt(hold)).await
+    }
+
+    /// [`Ledger::audit`].
+    pub async fn audit(&self) -> Result<Vec<String>, LedgerError> {
+        self.run(|l| l.audit()).await
     }
 
     /// [`Ledger::reconcile`].

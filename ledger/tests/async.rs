@@ -1,17 +1,42 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code
 
 //! `AsyncLedger` from a tokio runtime: many tasks reserving at once on one
-//! SQLite file win exactly what the balance holds, and the runtime keeps
-//! serving other tasks meanwhile.
+//! SQLite file, or on PostgreSQL, win exactly what the balance holds, and
+//! the runtime keeps serving other tasks meanwhile.
 
 use tollgate::{Decimal, Engine, Run, Verdict};
-use tollgate_ledger::{AsyncLedger, At, Grant, Ledger, Reserve, SqliteStore};
+use tollgate_ledger::{AsyncLedger, At, Grant, Ledger, PostgresStore, Reserve, SqliteStore, Store};
+
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_reserving_at_once_win_exactly_what_fits() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
-    let ledger = AsyncLedger::new(Ledger::new(SqliteStore::open(&url).unwrap(), Engine::embedded().unwrap()));
+    win_exactly_what_fits(AsyncLedger::new(Ledger::new(SqliteStore::open(&url).unwrap(), Engine::embedded().unwrap())))
+        .await;
+}
+
+/// The same on PostgreSQL (a throwaway cluster): the store's pool serves
+/// the tasks, each transaction on its own connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_on_postgres_win_exactly_what_fits() {
+    // Starting the cluster blocks: not on a worker of the runtime.
+    let (cluster, url) = tokio::task::spawn_blocking(|| {
+        let cluster = common::Cluster::start();
+        let url = cluster.database("tasks");
+        (cluster, url)
+    })
+    .await
+    .unwrap();
+    // Opened and, at the end of this function, dropped inside the runtime:
+    // PostgreSQL's blocking client panics on either unless moved off it.
+    let ledger = AsyncLedger::open(move || PostgresStore::open(&url), Engine::embedded().unwrap()).await.unwrap();
+    win_exactly_what_fits(ledger).await;
+    tokio::task::spawn_blocking(move || drop(cluster)).await.unwrap();
+}
+
+async fn win_exactly_what_fits<S: Store + 'static>(ledger: AsyncLedger<S>) {
     let at = At::parse("2026-11-30T12:00:00Z").unwrap();
     ledger.open_org(at, "acme".into(), "pro".into()).await.unwrap();
     let grant = Grant {
@@ -54,5 +79,5 @@ async fn tasks_reserving_at_once_win_exactly_what_fits() {
     assert_eq!(allowed, 7, "35 credits hold seven runs of 5");
     let state = ledger.state(at, "acme".into()).await.unwrap();
     assert_eq!((state.held, state.available), (Decimal::from(35), Decimal::ZERO));
-    assert!(ledger.blocking().audit().unwrap().is_empty());
+    assert!(ledger.audit().await.unwrap().is_empty());
 }

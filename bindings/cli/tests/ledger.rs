@@ -2,7 +2,11 @@
 
 //! `tollgate ledger` end to end, with separate processes racing on one
 //! SQLite file: exactly the reserves that fit win, a frequency cap is never
-//! passed, retries with one key make one hold; and the README walkthrough.
+//! passed, retries with one key make one hold; the same races on PostgreSQL
+//! (a throwaway cluster); and the README walkthrough.
+
+#[path = "../../../ledger/tests/common/cluster.rs"]
+mod cluster;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -35,8 +39,13 @@ struct Place {
 
 impl Place {
     fn new(plan: &str) -> Place {
+        Place::on(None, plan)
+    }
+
+    /// A place whose ledger is at `db` (a new SQLite file when none).
+    fn on(db: Option<String>, plan: &str) -> Place {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite:{}", dir.path().join("ledger.db").display());
+        let db = db.unwrap_or_else(|| format!("sqlite:{}", dir.path().join("ledger.db").display()));
         std::fs::write(dir.path().join("storyboard.toml"), "tool = \"storyboard\"\n").unwrap();
         std::fs::write(dir.path().join("video.toml"), "tool = \"video-gen\"\n").unwrap();
         let p = Place { dir, db };
@@ -96,7 +105,10 @@ fn decimal(v: &serde_json::Value) -> tollgate::Decimal {
 
 #[test]
 fn racing_processes_win_exactly_what_the_balance_holds() {
-    let place = Place::new("pro");
+    win_exactly_what_the_balance_holds(&Place::new("pro"));
+}
+
+fn win_exactly_what_the_balance_holds(place: &Place) {
     // 50 credits: ten storyboard runs of 5; sixteen processes race for them.
     place.ok(&["grant", "--org", "acme", "--role", "support", "--credits", "50", "--reason", "test", "--key", "g"]);
     let results = place.race(16, "storyboard.toml", |i| format!("run-{i}"));
@@ -150,7 +162,21 @@ fn racing_processes_never_pass_a_frequency_cap() {
 
 #[test]
 fn retries_with_one_key_make_one_hold() {
-    let place = Place::new("pro");
+    one_key_makes_one_hold(&Place::new("pro"));
+}
+
+/// The same races on PostgreSQL, each process on its own connection, and
+/// `migrate` on its schema.
+#[test]
+fn the_races_on_postgres() {
+    let cluster = cluster::Cluster::start();
+    let place = Place::on(Some(cluster.database("race")), "pro");
+    assert_eq!(place.ok(&["migrate"]), serde_json::json!({ "schema": 1 }));
+    win_exactly_what_the_balance_holds(&place);
+    one_key_makes_one_hold(&Place::on(Some(cluster.database("retries")), "pro"));
+}
+
+fn one_key_makes_one_hold(place: &Place) {
     place.ok(&["grant", "--org", "acme", "--role", "support", "--credits", "50", "--reason", "test", "--key", "g"]);
     let results = place.race(8, "storyboard.toml", |_| "the-same-request".to_string());
     assert!(results.iter().all(|(c, _)| *c == 0));
