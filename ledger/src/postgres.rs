@@ -15,9 +15,10 @@
 //! sends, in one batch, the row's lock and the reads of its open holds,
 //! pools, expiring credits and latest entry (each its own statement, so
 //! each sees what was committed before the lock was granted), which the
-//! transaction then keeps; writes that return nothing wait for the next
-//! batch, at the latest the one that commits. A reserve is four round
-//! trips, a settle five.
+//! transaction then keeps (reading a hold to close it reads its
+//! organization so, in the same round trip); writes that return nothing
+//! wait for the next batch, at the latest the one that commits. A reserve
+//! is four round trips, a settle four, a release three.
 
 use crate::answer::Entry;
 use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
@@ -160,6 +161,15 @@ PREPARE tg_open_holds(text) AS SELECT {HOLD} FROM holds WHERE org = $1 AND state
 PREPARE tg_pools(text) AS SELECT id, allocated, spent, tools FROM pools WHERE org = $1 ORDER BY seq;
 PREPARE tg_lots(text) AS SELECT id, org, entry, remaining, expires_at FROM lots WHERE org = $1 AND remaining != '0' ORDER BY expires_at, id;
 PREPARE tg_last_at(text) AS SELECT max(at) FROM entries WHERE org = $1;
+PREPARE tg_org_lock_by_hold(bigint) AS SELECT slug, plan, status, balance, usage, spend_cap FROM orgs
+  WHERE slug = (SELECT org FROM holds WHERE id = $1) FOR UPDATE;
+PREPARE tg_open_holds_by_hold(bigint) AS SELECT {HOLD} FROM holds
+  WHERE org = (SELECT org FROM holds WHERE id = $1) AND state = 'open' ORDER BY id;
+PREPARE tg_pools_by_hold(bigint) AS SELECT id, allocated, spent, tools FROM pools
+  WHERE org = (SELECT org FROM holds WHERE id = $1) ORDER BY seq;
+PREPARE tg_lots_by_hold(bigint) AS SELECT id, org, entry, remaining, expires_at FROM lots
+  WHERE org = (SELECT org FROM holds WHERE id = $1) AND remaining != '0' ORDER BY expires_at, id;
+PREPARE tg_last_at_by_hold(bigint) AS SELECT max(at) FROM entries WHERE org = (SELECT org FROM holds WHERE id = $1);
 PREPARE tg_hold(bigint) AS SELECT {HOLD} FROM holds WHERE id = $1;
 PREPARE tg_holds_due(bigint) AS SELECT {HOLD} FROM holds WHERE state = 'open' AND expires_at <= $1 ORDER BY id;
 PREPARE tg_insert_hold(text, text, text, bigint, bigint, text, text, text, text) AS
@@ -359,6 +369,12 @@ struct Loaded {
     last_at: Option<Option<At>>,
 }
 
+/// Which organization to load: by slug, or a hold's.
+enum Which<'a> {
+    Slug(&'a str),
+    Hold(i64),
+}
+
 /// The rows of one statement of a batch, and how many rows it changed.
 struct Set {
     rows: Vec<SimpleQueryRow>,
@@ -523,6 +539,43 @@ impl<'c> PgTx<'c> {
         })
     }
 
+    /// Sends `lead`, then an organization's row (locked, when writing) and
+    /// what the operations read of it, as statements of their own that see
+    /// what was committed before the lock was granted: one round trip. The
+    /// transaction keeps what it read; `lead`'s result is returned.
+    fn load(&mut self, lead: Option<String>, which: Which) -> Result<(Option<Set>, Option<OrgRow>), LedgerError> {
+        let (by, arg) = match which {
+            Which::Slug(slug) => ("", lit(slug)),
+            Which::Hold(id) => ("_by_hold", id.to_string()),
+        };
+        let lock = if self.write { "tg_org_lock" } else { "tg_org" };
+        let mut statements: Vec<String> = lead.into_iter().collect();
+        let led = statements.len();
+        for name in [lock, "tg_open_holds", "tg_pools", "tg_lots", "tg_last_at"] {
+            statements.push(format!("EXECUTE {name}{by}({arg})"));
+        }
+        let mut sets = self.batch(&statements)?;
+        if sets.len() != led + 5 {
+            return Err(LedgerError::Database("the database answered too few results".into()));
+        }
+        let rest = sets.split_off(led);
+        let lead = sets.pop();
+        let [org, holds, pools, lots, last] =
+            <[Set; 5]>::try_from(rest).map_err(|_| LedgerError::Database("too few results".into()))?;
+        let Some(row) = org.rows.first().map(org_of).transpose()? else {
+            return Ok((lead, None));
+        };
+        let loaded = Loaded {
+            row: row.clone(),
+            holds: Some(holds.rows.iter().map(hold_of).collect::<Result<_, _>>()?),
+            pools: Some(pools.rows.iter().map(|r| pool_of(&row.slug, r)).collect::<Result<_, _>>()?),
+            lots: Some(lots.rows.iter().map(lot_of).collect::<Result<_, _>>()?),
+            last_at: Some(last_at_of(&last)?),
+        };
+        self.orgs.insert(row.slug.clone(), loaded);
+        Ok((lead, Some(row)))
+    }
+
     /// The organization's record of this transaction, if it read it.
     fn loaded(&mut self, org: &str) -> Option<&mut Loaded> {
         self.orgs.get_mut(org)
@@ -547,32 +600,8 @@ impl Tx for PgTx<'_> {
         if let Some(l) = self.orgs.get(slug) {
             return Ok(Some(l.row.clone()));
         }
-        // The row (locked, when writing), then, in the same round trip but
-        // as statements of their own that see what was committed before the
-        // lock was granted, what the operations read of it.
-        let s = lit(slug);
-        let lock = if self.write { "tg_org_lock" } else { "tg_org" };
-        let sets = self.batch(&[
-            format!("EXECUTE {lock}({s})"),
-            format!("EXECUTE tg_open_holds({s})"),
-            format!("EXECUTE tg_pools({s})"),
-            format!("EXECUTE tg_lots({s})"),
-            format!("EXECUTE tg_last_at({s})"),
-        ])?;
-        let [org, holds, pools, lots, last] = <[Set; 5]>::try_from(sets)
-            .map_err(|_| LedgerError::Database("the database answered too few results".into()))?;
-        let Some(row) = org.rows.first().map(org_of).transpose()? else {
-            return Ok(None);
-        };
-        let loaded = Loaded {
-            row: row.clone(),
-            holds: Some(holds.rows.iter().map(hold_of).collect::<Result<_, _>>()?),
-            pools: Some(pools.rows.iter().map(|r| pool_of(slug, r)).collect::<Result<_, _>>()?),
-            lots: Some(lots.rows.iter().map(lot_of).collect::<Result<_, _>>()?),
-            last_at: Some(last_at_of(&last)?),
-        };
-        self.orgs.insert(slug.to_string(), loaded);
-        Ok(Some(row))
+        let (_, row) = self.load(None, Which::Slug(slug))?;
+        Ok(row)
     }
 
     fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
@@ -702,7 +731,13 @@ impl Tx for PgTx<'_> {
         if let Some(h) = known {
             return Ok(Some(h.clone()));
         }
-        self.one(format!("EXECUTE tg_hold({id})"))?.rows.first().map(hold_of).transpose()
+        if !self.write {
+            return self.one(format!("EXECUTE tg_hold({id})"))?.rows.first().map(hold_of).transpose();
+        }
+        // A write reads a hold to close it: its organization is locked and
+        // read in the same round trip (the operation reads it next).
+        let (hold, _) = self.load(Some(format!("EXECUTE tg_hold({id})")), Which::Hold(id))?;
+        hold.and_then(|set| set.rows.first().map(hold_of)).transpose()
     }
 
     fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError> {

@@ -50,6 +50,10 @@ use tollgate_ledger::{AnyStore, At, Grant, Ledger, LedgerError, Reserve, Settle,
 /// How long a client keeps retrying an operation after the run's end.
 const GRACE_MS: i64 = 30_000;
 
+/// About how many acknowledged operations the checker sends again (besides
+/// every retried or resumed one): all of them in short runs.
+const RESEND: usize = 20_000;
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Db {
     Sqlite,
@@ -375,11 +379,15 @@ struct Report {
     retries: u64,
     /// The database errors retried, by kind.
     retry_kinds: BTreeMap<String, u64>,
+    /// The errors answered, by operation and code.
+    error_codes: BTreeMap<String, u64>,
     faults: BTreeMap<&'static str, u64>,
     checks: u64,
     violations: Vec<String>,
     reserves: (u64, u64),
     entries: usize,
+    /// Acknowledged operations sent again, of all acknowledged.
+    resent: (usize, usize),
     /// Spoilages the checker saw, of those made.
     sabotage: Option<(usize, usize)>,
 }
@@ -402,6 +410,9 @@ impl std::fmt::Display for Report {
             "  operations: {} started; acknowledged: {} answers, {} errors; reserves allowed {} / denied {}",
             self.started, self.answered, self.errors, self.reserves.0, self.reserves.1
         )?;
+        for (code, n) in &self.error_codes {
+            writeln!(f, "    {n} × {code}")?;
+        }
         writeln!(
             f,
             "  killed mid-operation: {} (then retried with the same key: {}, abandoned: {}); gave up: {}; retries after a database error: {}",
@@ -416,6 +427,11 @@ impl std::fmt::Display for Report {
         }
         let faults: Vec<String> = self.faults.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         writeln!(f, "  faults: {}", if faults.is_empty() { "none".into() } else { faults.join(", ") })?;
+        writeln!(
+            f,
+            "  sent again with their keys: {} of {} acknowledged (every one retried or resumed, the rest a seeded sample)",
+            self.resent.0, self.resent.1
+        )?;
         writeln!(
             f,
             "  journal entries: {}; checks: {}; violations: {}",
@@ -676,6 +692,8 @@ struct Record {
     op: Value,
     /// `ok` or `err` (acknowledged), or none.
     outcome: Option<Value>,
+    /// Retried after a database error, or resumed after a kill.
+    eventful: bool,
 }
 
 struct Checks {
@@ -704,18 +722,26 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
                 "intent" => {
                     started += 1;
                     c.check(!records.contains_key(&key), || format!("key {key} was used twice by the clients"));
-                    records.insert(key, Record { op: line["op"].clone(), outcome: None });
+                    records.insert(key, Record { op: line["op"].clone(), outcome: None, eventful: false });
                 }
                 "ok" | "err" => {
                     if let Some(r) = records.get_mut(&key) {
                         r.outcome = Some(line);
                     }
                 }
-                "resume" => resumed += 1,
+                "resume" => {
+                    resumed += 1;
+                    if let Some(r) = records.get_mut(&key) {
+                        r.eventful = true;
+                    }
+                }
                 "abandon" => abandoned += 1,
                 "gaveup" => gave_up += 1,
                 "retry" => {
                     retries += 1;
+                    if let Some(r) = records.get_mut(&key) {
+                        r.eventful = true;
+                    }
                     // The database's words, without the numbers that vary.
                     let words: String = line["message"]
                         .as_str()
@@ -803,6 +829,7 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
     c.check(unkeyed.is_empty(), || format!("holds no reserve key made (a reserve applied twice?): {unkeyed:?}"));
 
     let (mut answered, mut errors, mut allowed, mut denied) = (0, 0, 0, 0);
+    let mut error_codes: BTreeMap<String, u64> = BTreeMap::new();
     for (key, r) in &records {
         let op = r.op["op"].as_str().unwrap_or_default();
         let count = |m: &HashMap<String, Vec<usize>>, k: &str| m.get(k).map_or(0, Vec::len);
@@ -820,6 +847,7 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
             Some(("err", o)) => {
                 errors += 1;
                 let code = o["code"].as_str().unwrap_or_default();
+                *error_codes.entry(format!("{op} {code}")).or_insert(0_u64) += 1;
                 // What a client can meet: a hold an expiry sweep closed first, a
                 // grant taking more than is free, an expiry that passed
                 // before a resumed grant ran.
@@ -906,14 +934,21 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
         }
     }
 
-    // Every acknowledged operation sent again with its key: the same
-    // answer, byte for byte, and nothing written.
+    // Acknowledged operations sent again with their keys: the same
+    // answer, byte for byte, and nothing written. Every one that was
+    // retried or resumed, and of the rest a seeded sample of about
+    // `RESEND` (all of them in short runs).
     let before = (entries.len(), holds.len());
+    let acknowledged = records.values().filter(|r| r.outcome.as_ref().is_some_and(|o| o["t"] == "ok")).count();
+    let share = (RESEND as f64 / acknowledged.max(1) as f64).min(1.0);
+    let mut sample = StdRng::seed_from_u64(plan.seed);
+    let mut resent = 0;
     for (key, r) in &records {
         let Some(o) = r.outcome.as_ref().filter(|o| o["t"] == "ok") else { continue };
-        if r.op["op"] == "expire" {
+        if r.op["op"] == "expire" || !(r.eventful || sample.random_bool(share)) {
             continue;
         }
+        resent += 1;
         match perform(&ledger, &r.op, key) {
             Ok(again) => c
                 .check(serde_json::to_vec(&again).unwrap() == serde_json::to_vec(&o["answer"]).unwrap(), || {
@@ -941,11 +976,13 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
         gave_up,
         retries,
         retry_kinds,
+        error_codes,
         faults: BTreeMap::new(),
         checks: c.count,
         violations: c.violations,
         reserves: (allowed, denied),
         entries: entries.len(),
+        resent: (resent, acknowledged),
         sabotage: None,
     }
 }
