@@ -4,11 +4,17 @@
 //! invariant of the ledger: replaying the journal gives each balance, the
 //! balance never goes below zero or below its open holds, a hold closes
 //! once, a retry with the same key changes nothing, and a refused
-//! operation writes nothing. Amounts are decimals end to end.
+//! operation writes nothing. Amounts are decimals end to end. On SQLite
+//! and, with fewer cases (a database each), on PostgreSQL.
+
+mod common;
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tollgate::{Decimal, Engine, Run};
-use tollgate_ledger::{At, Grant, Ledger, LedgerError, Reserve, Settle, SqliteStore, Statement, TopUp};
+use tollgate_ledger::{
+    At, Grant, Ledger, LedgerError, PostgresStore, Reserve, Settle, SqliteStore, Statement, Store, TopUp,
+};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -55,9 +61,9 @@ fn run(i: usize) -> Run {
 }
 
 /// A write, kept to retry: the closure replays it with its key.
-type Write = Box<dyn Fn(&Ledger<SqliteStore>, At) -> Result<String, LedgerError>>;
+type Write<S> = Box<dyn Fn(&Ledger<S>, At) -> Result<String, LedgerError>>;
 
-fn statements(ledger: &Ledger<SqliteStore>) -> Vec<Statement> {
+fn statements<S: Store>(ledger: &Ledger<S>) -> Vec<Statement> {
     ORGS.iter().map(|o| ledger.statement(o, None, None).unwrap()).collect()
 }
 
@@ -67,30 +73,52 @@ proptest! {
     #[test]
     fn random_operations_keep_every_invariant(ops in proptest::collection::vec(op(), 1..60)) {
         let ledger = Ledger::new(SqliteStore::open("sqlite::memory:").unwrap(), Engine::embedded().unwrap());
-        let mut at = At::parse("2026-11-30T12:00:00Z").unwrap();
-        for org in ORGS {
-            ledger.open_org(at, org, "pro").unwrap();
-        }
-        let mut writes: Vec<(Write, Result<String, String>)> = Vec::new();
-        let mut holds: Vec<i64> = Vec::new();
-        for (n, op) in ops.iter().enumerate() {
-            let key = format!("k{n}");
-            let write: Option<Write> = match op.clone() {
-                Op::TopUp { org, blocks } => Some(Box::new(move |l: &Ledger<SqliteStore>, at| {
-                    let req = TopUp {
-                        org: ORGS[org].into(),
-                        role: "owner".into(),
-                        credits: Decimal::from(blocks * 10),
-                        payment_ref: format!("pay-{key}"),
-                        key: key.clone(),
-                    };
-                    l.top_up(at, &req).map(|a| serde_json::to_string(&a).unwrap())
-                })),
-                Op::Grant { org, credits, expires_in_h } => {
-                    // Fixed when first asked: a retry is the same request.
-                    let expires_at =
-                        expires_in_h.filter(|_| credits > 0).map(|h| at.plus(i64::from(h) * 3_600_000).unwrap());
-                    Some(Box::new(move |l: &Ledger<SqliteStore>, at: At| {
+        keep_every_invariant(&ledger, &ops)?;
+    }
+}
+
+/// The same on PostgreSQL: one throwaway cluster, a new database per case.
+#[test]
+fn random_operations_keep_every_invariant_on_postgres() {
+    let cluster = common::Cluster::start();
+    let mut runner = TestRunner::new(Config { cases: 64, ..Config::default() });
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let result = runner.run(&proptest::collection::vec(op(), 1..60), |ops| {
+        let case = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let url = cluster.database(&format!("case{case}"));
+        let ledger = Ledger::new(PostgresStore::open(&url).unwrap(), Engine::embedded().unwrap());
+        keep_every_invariant(&ledger, &ops)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+fn keep_every_invariant<S: Store + 'static>(ledger: &Ledger<S>, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut at = At::parse("2026-11-30T12:00:00Z").unwrap();
+    for org in ORGS {
+        ledger.open_org(at, org, "pro").unwrap();
+    }
+    let mut writes: Vec<(Write<S>, Result<String, String>)> = Vec::new();
+    let mut holds: Vec<i64> = Vec::new();
+    for (n, op) in ops.iter().enumerate() {
+        let key = format!("k{n}");
+        let write: Option<Write<S>> = match op.clone() {
+            Op::TopUp { org, blocks } => Some(Box::new(move |l: &Ledger<S>, at| {
+                let req = TopUp {
+                    org: ORGS[org].into(),
+                    role: "owner".into(),
+                    credits: Decimal::from(blocks * 10),
+                    payment_ref: format!("pay-{key}"),
+                    key: key.clone(),
+                };
+                l.top_up(at, &req).map(|a| serde_json::to_string(&a).unwrap())
+            })),
+            Op::Grant { org, credits, expires_in_h } => {
+                // Fixed when first asked: a retry is the same request.
+                let expires_at =
+                    expires_in_h.filter(|_| credits > 0).map(|h| at.plus(i64::from(h) * 3_600_000).unwrap());
+                Some(Box::new(move |l: &Ledger<S>, at: At| {
                     let req = Grant {
                         org: ORGS[org].into(),
                         role: "support".into(),
@@ -101,80 +129,82 @@ proptest! {
                     };
                     l.grant(at, &req).map(|a| serde_json::to_string(&a).unwrap())
                 }))
+            }
+            Op::Reserve { org, run: r, ttl_m } => Some(Box::new(move |l: &Ledger<S>, at| {
+                let req = Reserve {
+                    org: ORGS[org].into(),
+                    role: "editor".into(),
+                    run: run(r),
+                    context: None,
+                    ttl_ms: i64::from(ttl_m) * 60_000,
+                    fingerprint: None,
+                    key: key.clone(),
+                };
+                l.reserve(at, &req).map(|a| serde_json::to_string(&a).unwrap())
+            })),
+            Op::Settle { hold, run: r } => {
+                let id = holds.get(hold).copied().unwrap_or(999);
+                Some(Box::new(move |l: &Ledger<S>, at| {
+                    let req = Settle { hold: id, run: run(r), key: key.clone() };
+                    l.settle(at, &req).map(|a| serde_json::to_string(&a).unwrap())
+                }))
+            }
+            Op::Release { hold } => {
+                let id = holds.get(hold).copied().unwrap_or(999);
+                Some(Box::new(move |l: &Ledger<S>, at| {
+                    l.release(at, id, &key).map(|a| serde_json::to_string(&a).unwrap())
+                }))
+            }
+            Op::Expire => {
+                ledger.expire(at).unwrap();
+                None
+            }
+            Op::Retry { index } => {
+                if let Some((w, first)) = writes.get(index % writes.len().max(1)) {
+                    let before = statements(ledger);
+                    let again = w(ledger, at).map_err(|e| e.code().to_string());
+                    // A write that was done answers as it did and changes
+                    // nothing; one that failed fails again or, the state
+                    // having moved on, may now be done.
+                    if first.is_ok() {
+                        prop_assert_eq!(&again, first);
+                        prop_assert_eq!(statements(ledger), before);
+                    }
                 }
-                Op::Reserve { org, run: r, ttl_m } => Some(Box::new(move |l: &Ledger<SqliteStore>, at| {
-                    let req = Reserve {
-                        org: ORGS[org].into(),
-                        role: "editor".into(),
-                        run: run(r),
-                        context: None,
-                        ttl_ms: i64::from(ttl_m) * 60_000,
-                        fingerprint: None,
-                        key: key.clone(),
-                    };
-                    l.reserve(at, &req).map(|a| serde_json::to_string(&a).unwrap())
-                })),
-                Op::Settle { hold, run: r } => {
-                    let id = holds.get(hold).copied().unwrap_or(999);
-                    Some(Box::new(move |l: &Ledger<SqliteStore>, at| {
-                        let req = Settle { hold: id, run: run(r), key: key.clone() };
-                        l.settle(at, &req).map(|a| serde_json::to_string(&a).unwrap())
-                    }))
-                }
-                Op::Release { hold } => {
-                    let id = holds.get(hold).copied().unwrap_or(999);
-                    Some(Box::new(move |l: &Ledger<SqliteStore>, at| l.release(at, id, &key).map(|a| serde_json::to_string(&a).unwrap())))
-                }
-                Op::Expire => {
-                    ledger.expire(at).unwrap();
-                    None
-                }
-                Op::Retry { index } => {
-                    if let Some((w, first)) = writes.get(index % writes.len().max(1)) {
-                        let before = statements(&ledger);
-                        let again = w(&ledger, at).map_err(|e| e.code().to_string());
-                        // A write that was done answers as it did and changes
-                        // nothing; one that failed fails again or, the state
-                        // having moved on, may now be done.
-                        if first.is_ok() {
-                            prop_assert_eq!(&again, first);
-                            prop_assert_eq!(statements(&ledger), before);
+                None
+            }
+            Op::Later { minutes } => {
+                at = at.plus(i64::from(minutes) * 60_000).unwrap();
+                None
+            }
+        };
+        if let Some(w) = write {
+            let before = statements(ledger);
+            let result = w(ledger, at).map_err(|e| e.code().to_string());
+            match &result {
+                Ok(answer) => {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(answer) {
+                        if let Some(id) = v.get("hold").and_then(|h| h.get("id")).and_then(|i| i.as_i64()) {
+                            holds.push(id);
+                        }
+                        // A denial writes nothing.
+                        if v.get("verdict").and_then(|x| x.as_str()) == Some("denied") {
+                            prop_assert_eq!(statements(ledger), before.clone());
                         }
                     }
-                    None
                 }
-                Op::Later { minutes } => {
-                    at = at.plus(i64::from(minutes) * 60_000).unwrap();
-                    None
-                }
-            };
-            if let Some(w) = write {
-                let before = statements(&ledger);
-                let result = w(&ledger, at).map_err(|e| e.code().to_string());
-                match &result {
-                    Ok(answer) => {
-                        if let Ok(v) = serde_json::from_str::<serde_json::Value>(answer) {
-                            if let Some(id) = v.get("hold").and_then(|h| h.get("id")).and_then(|i| i.as_i64()) {
-                                holds.push(id);
-                            }
-                            // A denial writes nothing.
-                            if v.get("verdict").and_then(|x| x.as_str()) == Some("denied") {
-                                prop_assert_eq!(statements(&ledger), before.clone());
-                            }
-                        }
-                    }
-                    // An error writes nothing.
-                    Err(_) => prop_assert_eq!(statements(&ledger), before.clone()),
-                }
-                writes.push((w, result));
+                // An error writes nothing.
+                Err(_) => prop_assert_eq!(statements(ledger), before.clone()),
             }
-            let wrong = ledger.audit().unwrap();
-            prop_assert!(wrong.is_empty(), "after {:?}: {:?}", op, wrong);
-            for s in statements(&ledger) {
-                let sum = s.entries.iter().try_fold(s.opening, |acc, e| acc.checked_add(e.amount)).unwrap();
-                prop_assert_eq!(sum, s.closing);
-                prop_assert!(s.closing >= Decimal::ZERO);
-            }
+            writes.push((w, result));
+        }
+        let wrong = ledger.audit().unwrap();
+        prop_assert!(wrong.is_empty(), "after {:?}: {:?}", op, wrong);
+        for s in statements(ledger) {
+            let sum = s.entries.iter().try_fold(s.opening, |acc, e| acc.checked_add(e.amount)).unwrap();
+            prop_assert_eq!(sum, s.closing);
+            prop_assert!(s.closing >= Decimal::ZERO);
         }
     }
+    Ok(())
 }
