@@ -312,7 +312,9 @@ impl Store for PostgresStore {
             if conn.client.is_closed() {
                 // The server dropped the connection (a restart, a network
                 // failure) before this transaction's commit was sent, so
-                // it wrote nothing: run it again on a new connection.
+                // it wrote nothing: run it again on a new connection (the
+                // closed one goes back first, and the pool discards it).
+                drop(conn);
                 conn = self.lock()?;
             }
             let Conn { client, kept } = &mut *conn;
@@ -331,10 +333,26 @@ impl Store for PostgresStore {
     }
 
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
+        let mut last = None;
         let mut conn = self.lock()?;
-        let Conn { client, kept } = &mut *conn;
-        let mut t = PgTx::new(client, kept, false);
-        f(&mut t).and_then(|out| t.commit().map(|()| out))
+        for attempt in 0..RETRIES {
+            if attempt > 0 {
+                backoff(attempt);
+                // A read is run again only on a new connection, the last
+                // one having closed under it.
+                drop(conn);
+                conn = self.lock()?;
+            }
+            let Conn { client, kept } = &mut *conn;
+            let mut t = PgTx::new(client, kept, false);
+            let out = f(&mut t).and_then(|out| t.commit().map(|()| out));
+            drop(t);
+            match out {
+                Err(e) if conn.client.is_closed() => last = Some(e),
+                out => return out,
+            }
+        }
+        Err(last.unwrap_or_else(|| LedgerError::Database("the connection closed at every attempt".into())))
     }
 }
 

@@ -11,9 +11,11 @@ use tollgate::Decimal;
 /// A database that runs transactions.
 pub trait Store: Send + Sync {
     /// Runs `f` in one write transaction, which commits when `f` returns
-    /// `Ok` and rolls back (writing nothing) when it returns `Err`. The
-    /// store takes the write lock first, so concurrent writers queue rather
-    /// than both reading the same balance.
+    /// `Ok` and rolls back (writing nothing) when it returns `Err`.
+    /// Concurrent writers of one organization must queue rather than both
+    /// read the same balance: SQLite takes the file's write lock first;
+    /// PostgreSQL locks the organization's row when it is read (see
+    /// [`Tx::org`]).
     fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError>;
 
     /// Runs `f` in a read-only transaction (one consistent snapshot).
@@ -94,7 +96,11 @@ pub struct LotRow {
 
 /// What one transaction can do.
 pub trait Tx {
-    /// The organization, if the ledger has it.
+    /// The organization, if the ledger has it. In a write transaction this
+    /// read locks the organization until the transaction ends, and the
+    /// operations read it before anything of the organization they decide
+    /// on (its holds, pools, expiring credits, journal), so what they read
+    /// next is what the writer before them committed.
     fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError>;
     /// Adds an organization.
     fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError>;
