@@ -53,7 +53,7 @@ pub use error::LedgerError;
 pub use ops::{Grant, Ledger, Reserve, Settle, TopUp, GRANT_ACTION};
 pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
-pub use store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
+pub use store::{HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx};
 pub use time::{parse_ttl, At};
 #[cfg(feature = "tokio")]
 pub use tokio::AsyncLedger;

@@ -144,11 +144,39 @@ fn receipt_of(hold: i64) -> String {
 /// The first answer of an idempotency key, if it was used for this very
 /// request; an error if it was used for another.
 fn replay<T: DeserializeOwned>(tx: &mut dyn Tx, key: &str, request: &str) -> Result<Option<T>, LedgerError> {
+    check_key(key)?;
+    let found = tx.key(key)?;
+    first_answer(tx, key, request, found)
+}
+
+/// The same, with the organization's row read in the same step (locked, in
+/// a write transaction): the operations on one organization start so.
+fn replay_on<T: DeserializeOwned>(
+    tx: &mut dyn Tx,
+    key: &str,
+    request: &str,
+    org: &str,
+) -> Result<(Option<T>, Option<OrgRow>), LedgerError> {
+    check_key(key)?;
+    let (found, row) = tx.key_and_org(key, org)?;
+    Ok((first_answer(tx, key, request, found)?, row))
+}
+
+fn check_key(key: &str) -> Result<(), LedgerError> {
     if key.is_empty() {
         return Err(bad("an idempotency key is required (any unique text, such as a request id)"));
     }
-    no_nul("an idempotency key", key)?;
-    match tx.key(key)? {
+    no_nul("an idempotency key", key)
+}
+
+/// What a key's record (`found`) answers to `request`.
+fn first_answer<T: DeserializeOwned>(
+    tx: &mut dyn Tx,
+    key: &str,
+    request: &str,
+    found: Option<(String, String)>,
+) -> Result<Option<T>, LedgerError> {
+    match found {
         None => Ok(None),
         Some((first, answer)) if first == request => {
             let text = match answer.strip_prefix("@receipt:").and_then(|id| id.parse::<i64>().ok()) {
@@ -316,10 +344,11 @@ impl<S: Store> Ledger<S> {
         no_nul("a payment reference", &req.payment_ref)?;
         let request = request_id("top_up", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
-            if let Some(done) = replay(tx, &req.key, &request)? {
+            let (done, row) = replay_on(tx, &req.key, &request, &req.org)?;
+            if let Some(done) = done {
                 return Ok(done);
             }
-            let mut row = org_row(tx, &req.org)?;
+            let mut row = row.ok_or_else(|| LedgerError::OrgNotFound { slug: req.org.clone() })?;
             let (org, held) = self.org_of(tx, &row, at)?;
             if let Some(refusal) = self.refuse(&org, &req.role, "billing.top_up")? {
                 let done = answer_credited(&row, held, None, Some(refusal))?;
@@ -368,7 +397,8 @@ impl<S: Store> Ledger<S> {
         }
         let request = request_id("grant", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
-            if let Some(done) = replay(tx, &req.key, &request)? {
+            let (done, row) = replay_on(tx, &req.key, &request, &req.org)?;
+            if let Some(done) = done {
                 return Ok(done);
             }
             // After the key: a retry of a grant done is its first answer,
@@ -376,7 +406,7 @@ impl<S: Store> Ledger<S> {
             if let Some(e) = req.expires_at.filter(|e| *e <= at) {
                 return Err(bad(format!("credits expiring at {e} would be expired already")));
             }
-            let mut row = org_row(tx, &req.org)?;
+            let mut row = row.ok_or_else(|| LedgerError::OrgNotFound { slug: req.org.clone() })?;
             let (org, held) = self.org_of(tx, &row, at)?;
             if let Some(refusal) = self.refuse(&org, &req.role, GRANT_ACTION)? {
                 let done = answer_credited(&row, held, None, Some(refusal))?;
@@ -422,10 +452,11 @@ impl<S: Store> Ledger<S> {
         let request = request_id("reserve", &json(&serde_json::json!({ "request": req }))?);
         let fingerprint = self.engine.fingerprint();
         self.store.write(&mut |tx| {
-            if let Some(done) = replay(tx, &req.key, &request)? {
+            let (done, row) = replay_on(tx, &req.key, &request, &req.org)?;
+            if let Some(done) = done {
                 return Ok(done);
             }
-            let row = org_row(tx, &req.org)?;
+            let row = row.ok_or_else(|| LedgerError::OrgNotFound { slug: req.org.clone() })?;
             let (mut org, held) = self.org_counting(tx, &row, at, Some(req.run.tool.as_deref()))?;
             // The quote sees what open holds leave of the balance.
             org.balance = sub(row.balance, held)?;

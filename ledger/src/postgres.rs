@@ -18,10 +18,11 @@
 //! transaction then keeps (reading a hold to close it reads its
 //! organization so, in the same round trip); writes that return nothing
 //! wait for the next batch, at the latest the one that commits. A reserve
-//! is four round trips, a settle four, a release three.
+//! is three round trips (the key's record is read with the organization),
+//! a settle four, a release three.
 
 use crate::answer::Entry;
-use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
+use crate::store::{dec, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
@@ -457,6 +458,11 @@ fn lot_of(r: &SimpleQueryRow) -> Result<LotRow, LedgerError> {
     })
 }
 
+/// A key's record: its request and answer.
+fn key_of(set: &Set) -> Result<Option<KeyRecord>, LedgerError> {
+    set.rows.first().map(|r| Ok((need(r, 0)?, need(r, 1)?))).transpose()
+}
+
 fn last_at_of(set: &Set) -> Result<Option<At>, LedgerError> {
     set.rows.first().and_then(|r| col(r, 0)).map(|v| int(Some(v)).map(At)).transpose()
 }
@@ -880,9 +886,20 @@ impl Tx for PgTx<'_> {
         Ok(self.query("SELECT bytes FROM bundles WHERE fingerprint = $1", &[&fingerprint])?.first().map(|r| r.get(0)))
     }
 
-    fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError> {
-        let set = self.one(format!("EXECUTE tg_key({})", lit(key)))?;
-        set.rows.first().map(|r| Ok((need(r, 0)?, need(r, 1)?))).transpose()
+    fn key(&mut self, key: &str) -> Result<Option<KeyRecord>, LedgerError> {
+        key_of(&self.one(format!("EXECUTE tg_key({})", lit(key)))?)
+    }
+
+    fn key_and_org(&mut self, key: &str, slug: &str) -> Result<(Option<KeyRecord>, Option<OrgRow>), LedgerError> {
+        if self.orgs.contains_key(slug) {
+            return Ok((self.key(key)?, self.org(slug)?));
+        }
+        let (set, row) = self.load(Some(format!("EXECUTE tg_key({})", lit(key))), Which::Slug(slug))?;
+        let found = match set {
+            Some(set) => key_of(&set)?,
+            None => None,
+        };
+        Ok((found, row))
     }
 
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError> {

@@ -4,7 +4,7 @@
 //! file queue on the lock instead of both reading the same balance.
 
 use crate::answer::Entry;
-use crate::store::{dec, text, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
+use crate::store::{dec, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -498,7 +498,7 @@ impl Tx for SqliteTx<'_> {
         Ok(row(&self.tx, "SELECT bytes FROM bundles WHERE fingerprint = ?1", [fingerprint], |r| r.get(0)).optional()?)
     }
 
-    fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError> {
+    fn key(&mut self, key: &str) -> Result<Option<KeyRecord>, LedgerError> {
         Ok(row(&self.tx, "SELECT request, answer FROM idempotency WHERE key = ?1", [key], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })

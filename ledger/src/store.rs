@@ -94,6 +94,10 @@ pub struct LotRow {
     pub expires_at: At,
 }
 
+/// What an idempotency key recorded: the request (its operation and
+/// SHA-256) and the first answer.
+pub type KeyRecord = (String, String);
+
 /// What one transaction can do.
 pub trait Tx {
     /// The organization, if the ledger has it. In a write transaction this
@@ -159,7 +163,13 @@ pub trait Tx {
     fn bundle(&mut self, fingerprint: &str) -> Result<Option<Vec<u8>>, LedgerError>;
 
     /// The request and answer first recorded under an idempotency key.
-    fn key(&mut self, key: &str) -> Result<Option<(String, String)>, LedgerError>;
+    fn key(&mut self, key: &str) -> Result<Option<KeyRecord>, LedgerError>;
+    /// A key's record and the organization, as [`Tx::key`] and [`Tx::org`]
+    /// give them: a store may read both in one round trip.
+    fn key_and_org(&mut self, key: &str, slug: &str) -> Result<(Option<KeyRecord>, Option<OrgRow>), LedgerError> {
+        Ok((self.key(key)?, self.org(slug)?))
+    }
+
     /// Records a key's request and answer.
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError>;
 }
