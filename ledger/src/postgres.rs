@@ -300,10 +300,13 @@ impl PostgresStore {
     fn lock(&self) -> Result<r2d2::PooledConnection<Manager>, LedgerError> {
         self.pool.get().map_err(|e| LedgerError::Database(format!("no connection to the database: {e}")))
     }
-}
 
-impl Store for PostgresStore {
-    fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
+    /// Runs `f` in one transaction, and again from the start (after a
+    /// growing pause) when the database aborted it or when its connection
+    /// closed before a write's commit was sent: it wrote nothing then. A
+    /// write whose connection closed after is in doubt: its error goes to
+    /// the caller, whose retry with the same key settles it.
+    fn run<T>(&self, write: bool, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
         let mut last = None;
         let mut conn = self.lock()?;
         for attempt in 0..RETRIES {
@@ -311,17 +314,15 @@ impl Store for PostgresStore {
                 backoff(attempt);
             }
             if conn.client.is_closed() {
-                // The server dropped the connection (a restart, a network
-                // failure) before this transaction's commit was sent, so
-                // it wrote nothing: run it again on a new connection (the
-                // closed one goes back first, and the pool discards it).
+                // The closed connection goes back first (the pool discards
+                // it), then a new one is taken.
                 drop(conn);
                 conn = self.lock()?;
             }
             let Conn { client, kept } = &mut *conn;
-            let mut t = PgTx::new(client, kept, true);
+            let mut t = PgTx::new(client, kept, write);
             let out = f(&mut t).and_then(|out| t.commit().map(|()| out));
-            let in_doubt = t.commit_sent;
+            let in_doubt = write && t.commit_sent;
             drop(t);
             match out {
                 Ok(out) => return Ok(out),
@@ -332,28 +333,15 @@ impl Store for PostgresStore {
         }
         Err(last.unwrap_or_else(|| LedgerError::Database("the transaction was aborted too often".into())))
     }
+}
+
+impl Store for PostgresStore {
+    fn write<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
+        self.run(true, f)
+    }
 
     fn read<T>(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<T, LedgerError>) -> Result<T, LedgerError> {
-        let mut last = None;
-        let mut conn = self.lock()?;
-        for attempt in 0..RETRIES {
-            if attempt > 0 {
-                backoff(attempt);
-                // A read is run again only on a new connection, the last
-                // one having closed under it.
-                drop(conn);
-                conn = self.lock()?;
-            }
-            let Conn { client, kept } = &mut *conn;
-            let mut t = PgTx::new(client, kept, false);
-            let out = f(&mut t).and_then(|out| t.commit().map(|()| out));
-            drop(t);
-            match out {
-                Err(e) if conn.client.is_closed() => last = Some(e),
-                out => return out,
-            }
-        }
-        Err(last.unwrap_or_else(|| LedgerError::Database("the connection closed at every attempt".into())))
+        self.run(false, f)
     }
 }
 
