@@ -832,12 +832,14 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
     let mut error_codes: BTreeMap<String, u64> = BTreeMap::new();
     for (key, r) in &records {
         let op = r.op["op"].as_str().unwrap_or_default();
-        let count = |m: &HashMap<String, Vec<usize>>, k: &str| m.get(k).map_or(0, Vec::len);
-        let applied = match op {
-            "top_up" => Some(count(&by_ref, key)),
-            "grant" => Some(count(&by_reason, &format!("fault {key}"))),
+        // The journal entries a top-up or grant of this key made (found by
+        // its payment reference, or its reason), and how many.
+        let journaled: Option<&[usize]> = match op {
+            "top_up" => Some(by_ref.get(key).map_or(&[], Vec::as_slice)),
+            "grant" => Some(by_reason.get(&format!("fault {key}")).map_or(&[], Vec::as_slice)),
             _ => None,
         };
+        let applied = journaled.map(<[usize]>::len);
         match r.outcome.as_ref().map(|o| (o["t"].as_str().unwrap_or_default(), o)) {
             None => {
                 if let Some(n) = applied {
@@ -875,11 +877,8 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
                         c.check(n == want, || {
                             format!("{key}: an acknowledged {op} is in the journal {n} times, not {want}")
                         });
-                        if let (1, Some(rows)) = (
-                            want,
-                            if op == "top_up" { by_ref.get(key) } else { by_reason.get(&format!("fault {key}")) },
-                        ) {
-                            let e = &entries[rows[0]];
+                        if let Some(&first) = journaled.and_then(<[usize]>::first).filter(|_| want == 1) {
+                            let e = &entries[first];
                             c.check(
                                 e[0].as_deref() == answer["entry"]["id"].as_i64().map(|i| i.to_string()).as_deref(),
                                 || format!("{key}: entry id differs from the answer"),
