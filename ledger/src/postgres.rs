@@ -106,7 +106,26 @@ const POOL: u32 = 16;
 
 /// A ledger in one PostgreSQL database, over a pool of connections.
 pub struct PostgresStore {
-    pool: r2d2::Pool<Manager>,
+    /// Always there, but for the moment `Drop` takes it away.
+    pool: Option<r2d2::Pool<Manager>>,
+}
+
+impl Drop for PostgresStore {
+    /// The pool (and each connection in it) is dropped on a thread of its
+    /// own: the driver's client closes a connection by blocking on a
+    /// runtime of its own, which a thread of an async runtime refuses (a
+    /// panic, or an abort inside another drop). A service drops its store
+    /// wherever it holds it, often on one of tokio's workers.
+    fn drop(&mut self) {
+        let Some(pool) = self.pool.take() else { return };
+        // With no thread to be had, the failed spawn drops the pool here.
+        if let Ok(closing) = std::thread::Builder::new().name("tollgate-ledger-close".into()).spawn(move || drop(pool))
+        {
+            // A panic there was the driver's, and is not raised again in a
+            // destructor.
+            let _ = closing.join();
+        }
+    }
 }
 
 /// A pooled connection: its statements prepared for the extended protocol
@@ -294,11 +313,12 @@ impl PostgresStore {
             .test_on_check_out(false)
             .build(Manager { config })
             .map_err(|e| LedgerError::Database(e.to_string()))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool: Some(pool) })
     }
 
     fn lock(&self) -> Result<r2d2::PooledConnection<Manager>, LedgerError> {
-        self.pool.get().map_err(|e| LedgerError::Database(format!("no connection to the database: {e}")))
+        let pool = self.pool.as_ref().ok_or_else(|| LedgerError::Database("the store is closed".into()))?;
+        pool.get().map_err(|e| LedgerError::Database(format!("no connection to the database: {e}")))
     }
 
     /// Runs `f` in one transaction, and again from the start (after a

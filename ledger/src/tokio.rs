@@ -15,20 +15,6 @@ pub struct AsyncLedger<S: Store + 'static> {
     inner: Arc<Ledger<S>>,
 }
 
-impl<S: Store + 'static> Drop for AsyncLedger<S> {
-    fn drop(&mut self) {
-        // The last handle, dropped inside the runtime: the store (and its
-        // connections, whose client holds a runtime of its own) is dropped
-        // on the blocking pool, where tokio allows that.
-        if Arc::strong_count(&self.inner) == 1 {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let last = Arc::clone(&self.inner);
-                runtime.spawn_blocking(move || drop(last));
-            }
-        }
-    }
-}
-
 impl<S: Store + 'static> Clone for AsyncLedger<S> {
     fn clone(&self) -> Self {
         AsyncLedger { inner: Arc::clone(&self.inner) }

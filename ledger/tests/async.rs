@@ -29,11 +29,65 @@ async fn tasks_on_postgres_win_exactly_what_fits() {
     })
     .await
     .unwrap();
-    // Opened and, at the end of this function, dropped inside the runtime:
-    // PostgreSQL's blocking client panics on either unless moved off it.
+    // Opened on the blocking pool (PostgreSQL's blocking client cannot
+    // connect on a worker); dropped at the end of this function, on one.
     let ledger = AsyncLedger::open(move || PostgresStore::open(&url), Engine::embedded().unwrap()).await.unwrap();
     win_exactly_what_fits(ledger).await;
     tokio::task::spawn_blocking(move || drop(cluster)).await.unwrap();
+}
+
+/// A PostgreSQL store dropped on one of the runtime's workers, the way a
+/// service drops what it holds at shutdown: its connections close (the
+/// driver's client blocks on a runtime of its own to close, which a worker
+/// refuses: the store closes them on a thread of its own), and the runtime
+/// goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_dropped_on_a_worker_closes_its_connections() {
+    let (cluster, url) = tokio::task::spawn_blocking(|| {
+        let cluster = common::Cluster::start();
+        let url = cluster.database("dropped");
+        (cluster, url)
+    })
+    .await
+    .unwrap();
+    let opened = url.clone();
+    let ledger = tokio::task::spawn_blocking(move || {
+        let ledger = Ledger::new(PostgresStore::open(&opened).unwrap(), Engine::embedded().unwrap());
+        ledger.open_org(At::parse("2026-11-30T12:00:00Z").unwrap(), "acme", "pro").unwrap();
+        ledger
+    })
+    .await
+    .unwrap();
+    // Dropped here, on a worker, with its pool's connections open.
+    drop(ledger);
+    let other = tokio::spawn(async { 41 + 1 });
+    assert_eq!(other.await.unwrap(), 42);
+    // Every connection it had is gone from the server. Each was told to
+    // close before the drop returned; the server ends its side on its own
+    // time, so this waits (up to ten seconds) for the count to reach 0.
+    let left = tokio::task::spawn_blocking(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut left = -1;
+        for _ in 0..200 {
+            left = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()
+                .get::<_, i64>(0);
+            if left == 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        drop(client);
+        drop(cluster);
+        left
+    })
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "the dropped store's connections are closed");
 }
 
 async fn win_exactly_what_fits<S: Store + 'static>(ledger: AsyncLedger<S>) {
