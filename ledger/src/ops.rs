@@ -142,15 +142,9 @@ fn receipt_of(hold: i64) -> String {
 }
 
 /// The first answer of an idempotency key, if it was used for this very
-/// request; an error if it was used for another.
-fn replay<T: DeserializeOwned>(tx: &mut dyn Tx, key: &str, request: &str) -> Result<Option<T>, LedgerError> {
-    check_key(key)?;
-    let found = tx.key(key)?;
-    first_answer(tx, key, request, found)
-}
-
-/// The same, with the organization's row read in the same step (locked, in
-/// a write transaction): the operations on one organization start so.
+/// request (an error if it was used for another), with the organization's
+/// row read in the same step (locked, in a write transaction): the
+/// operations on one organization start so.
 fn replay_on<T: DeserializeOwned>(
     tx: &mut dyn Tx,
     key: &str,
@@ -160,6 +154,19 @@ fn replay_on<T: DeserializeOwned>(
     check_key(key)?;
     let (found, row) = tx.key_and_org(key, org)?;
     Ok((first_answer(tx, key, request, found)?, row))
+}
+
+/// The same, with a hold read in the same step (and its organization
+/// locked, in a write transaction): settle and release start so.
+fn replay_on_hold<T: DeserializeOwned>(
+    tx: &mut dyn Tx,
+    key: &str,
+    request: &str,
+    id: i64,
+) -> Result<(Option<T>, Option<HoldRow>), LedgerError> {
+    check_key(key)?;
+    let (found, hold) = tx.key_and_hold(key, id)?;
+    Ok((first_answer(tx, key, request, found)?, hold))
 }
 
 fn check_key(key: &str) -> Result<(), LedgerError> {
@@ -511,10 +518,11 @@ impl<S: Store> Ledger<S> {
     pub fn settle(&self, at: At, req: &Settle) -> Result<Receipt, LedgerError> {
         let request = request_id("settle", &json(&serde_json::json!({ "request": req }))?);
         self.store.write(&mut |tx| {
-            if let Some(done) = replay(tx, &req.key, &request)? {
+            let (done, first) = replay_on_hold(tx, &req.key, &request, req.hold)?;
+            if let Some(done) = done {
                 return Ok(done);
             }
-            let (hold, mut row) = lock_open_hold(tx, req.hold)?;
+            let (hold, mut row) = lock_open_hold(tx, req.hold, first)?;
             if req.run.tool != hold.tool {
                 return Err(bad(format!(
                     "hold {} is for {}; the run settled must be the same tool",
@@ -581,10 +589,11 @@ impl<S: Store> Ledger<S> {
     pub fn release(&self, at: At, hold_id: i64, key: &str) -> Result<Receipt, LedgerError> {
         let request = request_id("release", &json(&serde_json::json!({ "hold": hold_id }))?);
         self.store.write(&mut |tx| {
-            if let Some(done) = replay(tx, key, &request)? {
+            let (done, first) = replay_on_hold(tx, key, &request, hold_id)?;
+            if let Some(done) = done {
                 return Ok(done);
             }
-            let (hold, _) = lock_open_hold(tx, hold_id)?;
+            let (hold, _) = lock_open_hold(tx, hold_id, first)?;
             let receipt = close_unused(tx, &hold, "released", at)?;
             tx.put_key(key, &request, &receipt_of(hold.id), at)?;
             Ok(receipt)
@@ -921,8 +930,8 @@ fn org_row(tx: &mut dyn Tx, slug: &str) -> Result<OrgRow, LedgerError> {
 /// it until commit (on PostgreSQL; SQLite's writer holds the whole file),
 /// and whoever closes a hold holds that lock, so a hold another server
 /// closed meanwhile reads as closed, never as open.
-fn lock_open_hold(tx: &mut dyn Tx, id: i64) -> Result<(HoldRow, OrgRow), LedgerError> {
-    let first = tx.hold(id)?.ok_or(LedgerError::HoldNotFound { id })?;
+fn lock_open_hold(tx: &mut dyn Tx, id: i64, first: Option<HoldRow>) -> Result<(HoldRow, OrgRow), LedgerError> {
+    let first = first.ok_or(LedgerError::HoldNotFound { id })?;
     let row = org_row(tx, &first.org)?;
     Ok((open_hold(tx, id)?, row))
 }

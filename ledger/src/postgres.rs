@@ -574,14 +574,14 @@ impl<'c> PgTx<'c> {
     /// Sends `lead`, then an organization's row (locked, when writing) and
     /// what the operations read of it, as statements of their own that see
     /// what was committed before the lock was granted: one round trip. The
-    /// transaction keeps what it read; `lead`'s result is returned.
-    fn load(&mut self, lead: Option<String>, which: Which) -> Result<(Option<Set>, Option<OrgRow>), LedgerError> {
+    /// transaction keeps what it read; `lead`'s results are returned.
+    fn load(&mut self, lead: Vec<String>, which: Which) -> Result<(Vec<Set>, Option<OrgRow>), LedgerError> {
         let (by, arg) = match which {
             Which::Slug(slug) => ("", lit(slug)),
             Which::Hold(id) => ("_by_hold", id.to_string()),
         };
         let lock = if self.write { "tg_org_lock" } else { "tg_org" };
-        let mut statements: Vec<String> = lead.into_iter().collect();
+        let mut statements = lead;
         let led = statements.len();
         for name in [lock, "tg_open_holds", "tg_pools", "tg_lots", "tg_last_at"] {
             statements.push(format!("EXECUTE {name}{by}({arg})"));
@@ -591,7 +591,7 @@ impl<'c> PgTx<'c> {
             return Err(LedgerError::Database("the database answered too few results".into()));
         }
         let rest = sets.split_off(led);
-        let lead = sets.pop();
+        let lead = sets;
         let [org, holds, pools, lots, last] =
             <[Set; 5]>::try_from(rest).map_err(|_| LedgerError::Database("too few results".into()))?;
         let Some(row) = org.rows.first().map(org_of).transpose()? else {
@@ -632,7 +632,7 @@ impl Tx for PgTx<'_> {
         if let Some(l) = self.orgs.get(slug) {
             return Ok(Some(l.row.clone()));
         }
-        let (_, row) = self.load(None, Which::Slug(slug))?;
+        let (_, row) = self.load(Vec::new(), Which::Slug(slug))?;
         Ok(row)
     }
 
@@ -768,8 +768,8 @@ impl Tx for PgTx<'_> {
         }
         // A write reads a hold to close it: its organization is locked and
         // read in the same round trip (the operation reads it next).
-        let (hold, _) = self.load(Some(format!("EXECUTE tg_hold({id})")), Which::Hold(id))?;
-        hold.and_then(|set| set.rows.first().map(hold_of)).transpose()
+        let (sets, _) = self.load(vec![format!("EXECUTE tg_hold({id})")], Which::Hold(id))?;
+        sets.first().and_then(|set| set.rows.first()).map(hold_of).transpose()
     }
 
     fn close_hold(&mut self, id: i64, state: &str, receipt: &str) -> Result<(), LedgerError> {
@@ -902,12 +902,26 @@ impl Tx for PgTx<'_> {
         if self.orgs.contains_key(slug) {
             return Ok((self.key(key)?, self.org(slug)?));
         }
-        let (set, row) = self.load(Some(format!("EXECUTE tg_key({})", lit(key))), Which::Slug(slug))?;
-        let found = match set {
-            Some(set) => key_of(&set)?,
+        let (sets, row) = self.load(vec![format!("EXECUTE tg_key({})", lit(key))], Which::Slug(slug))?;
+        let found = match sets.first() {
+            Some(set) => key_of(set)?,
             None => None,
         };
         Ok((found, row))
+    }
+
+    fn key_and_hold(&mut self, key: &str, id: i64) -> Result<(Option<KeyRecord>, Option<HoldRow>), LedgerError> {
+        // In a write that read nothing yet (a settle's or release's start):
+        // the key, the hold, and the hold's organization locked and read,
+        // in one round trip.
+        if !self.write || !self.orgs.is_empty() {
+            return Ok((self.key(key)?, self.hold(id)?));
+        }
+        let (sets, _) = self
+            .load(vec![format!("EXECUTE tg_key({})", lit(key)), format!("EXECUTE tg_hold({id})")], Which::Hold(id))?;
+        let [found, hold] = <[Set; 2]>::try_from(sets)
+            .map_err(|_| LedgerError::Database("the database answered too few results".into()))?;
+        Ok((key_of(&found)?, hold.rows.first().map(hold_of).transpose()?))
     }
 
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError> {

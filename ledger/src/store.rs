@@ -170,6 +170,12 @@ pub trait Tx {
         Ok((self.key(key)?, self.org(slug)?))
     }
 
+    /// A key's record and a hold, as [`Tx::key`] and [`Tx::hold`] give
+    /// them: a store may read both in one round trip.
+    fn key_and_hold(&mut self, key: &str, id: i64) -> Result<(Option<KeyRecord>, Option<HoldRow>), LedgerError> {
+        Ok((self.key(key)?, self.hold(id)?))
+    }
+
     /// Records a key's request and answer.
     fn put_key(&mut self, key: &str, request: &str, answer: &str, at: At) -> Result<(), LedgerError>;
 }
