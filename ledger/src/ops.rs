@@ -4,11 +4,12 @@
 use crate::answer::{
     Credited, Entry, Expired, Hold, Payment, PriceChanged, Receipt, Reconciliation, Refusal, Reserved, State, Statement,
 };
-use crate::store::{HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
+use crate::store::{month_charged, HoldRow, LotRow, OrgRow, PoolRow, Store, Tx};
 use crate::time::At;
 use crate::LedgerError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 use tollgate::{
@@ -240,6 +241,8 @@ impl<S: Store> Ledger<S> {
                 balance: Decimal::ZERO,
                 usage: "{}".into(),
                 spend_cap: None,
+                charged_month: At(0),
+                charged_in_month: Decimal::ZERO,
             };
             tx.insert_org(&row, at)?;
             self.state_of(tx, &row, at)
@@ -543,6 +546,13 @@ impl<S: Store> Ledger<S> {
             let uncollected = sub(cost, charged)?;
             let before = row.balance;
             row.balance = sub(row.balance, charged)?;
+            let [_, _, month] = at.window_starts()?;
+            match month.cmp(&row.charged_month) {
+                Ordering::Equal => row.charged_in_month = add(row.charged_in_month, charged)?,
+                Ordering::Greater => (row.charged_month, row.charged_in_month) = (month, charged),
+                // Dated before the month kept: not part of its sum.
+                Ordering::Less => {}
+            }
             spend_lots(tx, &row.slug, charged)?;
             if let Some(tool) = &hold.tool {
                 if let Some(mut pool) = tx.pools(&row.slug)?.into_iter().find(|p| p.tools.contains(tool)) {
@@ -735,7 +745,11 @@ impl<S: Store> Ledger<S> {
             for slug in tx.org_slugs()? {
                 let row = org_row(tx, &slug)?;
                 let mut balance = Decimal::ZERO;
+                let mut charges = Vec::new();
                 for e in tx.entries(&slug, None, None)? {
+                    if e.kind == "charge" {
+                        charges.push((e.at, sub(Decimal::ZERO, e.amount)?));
+                    }
                     balance = add(balance, e.amount)?;
                     if balance != e.balance_after {
                         wrong.push(format!(
@@ -749,6 +763,13 @@ impl<S: Store> Ledger<S> {
                 }
                 if balance != row.balance {
                     wrong.push(format!("{slug}: balance {} but the journal sums to {balance}", row.balance));
+                }
+                let (month, charged) = month_charged(&charges)?;
+                if (month, charged) != (row.charged_month, row.charged_in_month) {
+                    wrong.push(format!(
+                        "{slug}: {} charged from {} on, but the journal gives {charged} from {month} on",
+                        row.charged_in_month, row.charged_month
+                    ));
                 }
                 let held = held_except(tx, &slug, 0)?;
                 if held > row.balance {
@@ -854,7 +875,7 @@ impl<S: Store> Ledger<S> {
         let spend_controls = match row.spend_cap {
             Some(cap) => Some(SpendControls {
                 monthly_cap: cap,
-                spent_this_month: add(tx.charged_since(&row.slug, month)?, held)?,
+                spent_this_month: add(charged_since_month(tx, row, month)?, held)?,
             }),
             None => None,
         };
@@ -919,6 +940,17 @@ fn ranged_item(run: &Run) -> Option<usize> {
         Item::Image(i) => matches!(i.count, Quantity::Range { .. }),
         Item::Video(v) => matches!(v.seconds, Quantity::Range { .. }),
     })
+}
+
+/// Credits charged from `month`'s start on: the organization's row keeps
+/// them for the month of its latest charge (none since, for a later month);
+/// an earlier month (a state read in the past) is summed from the journal.
+fn charged_since_month(tx: &mut dyn Tx, row: &OrgRow, month: At) -> Result<Decimal, LedgerError> {
+    match month.cmp(&row.charged_month) {
+        Ordering::Equal => Ok(row.charged_in_month),
+        Ordering::Greater => Ok(Decimal::ZERO),
+        Ordering::Less => tx.charged_since(&row.slug, month),
+    }
 }
 
 fn org_row(tx: &mut dyn Tx, slug: &str) -> Result<OrgRow, LedgerError> {

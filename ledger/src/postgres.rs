@@ -22,7 +22,7 @@
 //! a settle four, a release three.
 
 use crate::answer::Entry;
-use crate::store::{dec, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
+use crate::store::{dec, month_totals, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
@@ -47,7 +47,9 @@ CREATE TABLE orgs (
   balance TEXT NOT NULL,
   usage TEXT NOT NULL,
   spend_cap TEXT,
-  created_at BIGINT NOT NULL
+  created_at BIGINT NOT NULL,
+  charged_month BIGINT NOT NULL DEFAULT 0,
+  charged_in_month TEXT NOT NULL DEFAULT '0'
 );
 CREATE TABLE entries (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -173,15 +175,16 @@ impl r2d2::ManageConnection for Manager {
 /// of several statements: a batch is one round trip. Their arguments are
 /// literals escaped by the driver's own `escape_literal`.
 fn prepared() -> String {
+    const ORG: &str = "slug, plan, status, balance, usage, spend_cap, charged_month, charged_in_month";
     format!(
         "PREPARE tg_key(text) AS SELECT request, answer FROM idempotency WHERE key = $1;
-PREPARE tg_org(text) AS SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1;
-PREPARE tg_org_lock(text) AS SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = $1 FOR UPDATE;
+PREPARE tg_org(text) AS SELECT {ORG} FROM orgs WHERE slug = $1;
+PREPARE tg_org_lock(text) AS SELECT {ORG} FROM orgs WHERE slug = $1 FOR UPDATE;
 PREPARE tg_open_holds(text) AS SELECT {HOLD} FROM holds WHERE org = $1 AND state = 'open' ORDER BY id;
 PREPARE tg_pools(text) AS SELECT id, allocated, spent, tools FROM pools WHERE org = $1 ORDER BY seq;
 PREPARE tg_lots(text) AS SELECT id, org, entry, remaining, expires_at FROM lots WHERE org = $1 AND remaining != '0' ORDER BY expires_at, id;
 PREPARE tg_last_at(text) AS SELECT max(at) FROM entries WHERE org = $1;
-PREPARE tg_org_lock_by_hold(bigint) AS SELECT slug, plan, status, balance, usage, spend_cap FROM orgs
+PREPARE tg_org_lock_by_hold(bigint) AS SELECT {ORG} FROM orgs
   WHERE slug = (SELECT org FROM holds WHERE id = $1) FOR UPDATE;
 PREPARE tg_open_holds_by_hold(bigint) AS SELECT {HOLD} FROM holds
   WHERE org = (SELECT org FROM holds WHERE id = $1) AND state = 'open' ORDER BY id;
@@ -198,8 +201,9 @@ PREPARE tg_insert_hold(text, text, text, bigint, bigint, text, text, text, text)
 PREPARE tg_insert_entry(text, bigint, text, text, text, bigint, text, text, text, text, bigint) AS
   INSERT INTO entries (org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id;
-PREPARE tg_update_org(text, text, text, text, text, text) AS
-  UPDATE orgs SET plan = $2, status = $3, balance = $4, usage = $5, spend_cap = $6 WHERE slug = $1;
+PREPARE tg_update_org(text, text, text, text, text, text, bigint, text) AS
+  UPDATE orgs SET plan = $2, status = $3, balance = $4, usage = $5, spend_cap = $6, charged_month = $7, charged_in_month = $8
+  WHERE slug = $1;
 PREPARE tg_close_hold(bigint, text, text) AS UPDATE holds SET state = $2, receipt = $3 WHERE id = $1 AND state = 'open';
 PREPARE tg_update_lot(bigint, text) AS UPDATE lots SET remaining = $2 WHERE id = $1;
 PREPARE tg_insert_lot(text, bigint, text, bigint) AS INSERT INTO lots (org, entry, remaining, expires_at) VALUES ($1, $2, $3, $4);
@@ -261,6 +265,38 @@ fn retryable(e: &LedgerError) -> bool {
     matches!(e, LedgerError::Database(m) if m.starts_with(RETRY_MARK))
 }
 
+/// Schema 1 to 2: each organization's row keeps the credits charged in
+/// the month of its latest charge (filled in from the journal). Servers
+/// opening the ledger at once take turns on the version's row; the first
+/// migrates, the others find version 2.
+fn migrate_1_to_2(client: &mut Client) -> Result<(), LedgerError> {
+    let mut tx = client.transaction().map_err(db)?;
+    let version: String =
+        tx.query_one("SELECT value FROM tollgate_ledger WHERE key = 'schema' FOR UPDATE", &[]).map_err(db)?.get(0);
+    if version == "1" {
+        tx.batch_execute(
+            "ALTER TABLE orgs ADD COLUMN charged_month BIGINT NOT NULL DEFAULT 0;
+             ALTER TABLE orgs ADD COLUMN charged_in_month TEXT NOT NULL DEFAULT '0';",
+        )
+        .map_err(db)?;
+        let charges = tx
+            .query("SELECT org, at, amount FROM entries WHERE kind = 'charge' ORDER BY org", &[])
+            .map_err(db)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        for (org, month, charged) in month_totals(charges)? {
+            tx.execute(
+                "UPDATE orgs SET charged_month = $2, charged_in_month = $3 WHERE slug = $1",
+                &[&org, &month.0, &text(charged)],
+            )
+            .map_err(db)?;
+        }
+        tx.execute("UPDATE tollgate_ledger SET value = '2' WHERE key = 'schema'", &[]).map_err(db)?;
+    }
+    tx.commit().map_err(db)
+}
+
 impl PostgresStore {
     /// Connects to `postgres://…` (creating the schema in an empty
     /// database). A database that holds other tables, or a ledger of a
@@ -298,6 +334,13 @@ impl PostgresStore {
             if version > SCHEMA_VERSION {
                 return Err(LedgerError::Schema(format!(
                     "this ledger has schema version {version}; this build knows up to {SCHEMA_VERSION}: use a newer tollgate"
+                )));
+            }
+            if version == 1 {
+                migrate_1_to_2(&mut client)?;
+            } else if version < SCHEMA_VERSION {
+                return Err(LedgerError::Schema(format!(
+                    "this ledger has schema version {version}, which no build wrote"
                 )));
             }
         }
@@ -428,6 +471,8 @@ fn org_of(r: &SimpleQueryRow) -> Result<OrgRow, LedgerError> {
         balance: dec(&need(r, 3)?)?,
         usage: need(r, 4)?,
         spend_cap: col(r, 5).map(dec).transpose()?,
+        charged_month: At(int(col(r, 6))?),
+        charged_in_month: dec(&need(r, 7)?)?,
     })
 }
 
@@ -638,21 +683,34 @@ impl Tx for PgTx<'_> {
 
     fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
         self.query(
-            "INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&org.slug, &org.plan, &org.status, &text(org.balance), &org.usage, &org.spend_cap.map(text), &at.0],
+            "INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at, charged_month, charged_in_month)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &org.slug,
+                &org.plan,
+                &org.status,
+                &text(org.balance),
+                &org.usage,
+                &org.spend_cap.map(text),
+                &at.0,
+                &org.charged_month.0,
+                &text(org.charged_in_month),
+            ],
         )?;
         Ok(())
     }
 
     fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError> {
         self.pending.push(format!(
-            "EXECUTE tg_update_org({}, {}, {}, {}, {}, {})",
+            "EXECUTE tg_update_org({}, {}, {}, {}, {}, {}, {}, {})",
             lit(&org.slug),
             lit(&org.plan),
             lit(&org.status),
             lit(&text(org.balance)),
             lit(&org.usage),
-            opt(org.spend_cap.map(text).as_deref())
+            opt(org.spend_cap.map(text).as_deref()),
+            org.charged_month.0,
+            lit(&text(org.charged_in_month))
         ));
         if let Some(l) = self.loaded(&org.slug) {
             l.row = org.clone();

@@ -4,7 +4,7 @@
 //! file queue on the lock instead of both reading the same balance.
 
 use crate::answer::Entry;
-use crate::store::{dec, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
+use crate::store::{dec, month_totals, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
 use crate::time::At;
 use crate::LedgerError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -13,7 +13,7 @@ use std::time::Duration;
 use tollgate::{Decimal, Money};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The application id in the database header (`PRAGMA application_id`):
 /// "TLGT", so that a file is known to be a ledger before a table is read.
@@ -27,7 +27,9 @@ CREATE TABLE orgs (
   balance TEXT NOT NULL,
   usage TEXT NOT NULL,
   spend_cap TEXT,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  charged_month INTEGER NOT NULL DEFAULT 0,
+  charged_in_month TEXT NOT NULL DEFAULT '0'
 );
 CREATE TABLE entries (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -89,6 +91,13 @@ CREATE TABLE idempotency (
 ) WITHOUT ROWID;
 ";
 
+/// Schema 1 to 2: each organization's row keeps the credits charged in
+/// the month of its latest charge (filled in from the journal).
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE orgs ADD COLUMN charged_month INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE orgs ADD COLUMN charged_in_month TEXT NOT NULL DEFAULT '0';
+";
+
 /// A ledger in one SQLite database.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -140,6 +149,30 @@ impl SqliteStore {
             return Err(LedgerError::Schema(format!(
                 "this ledger has schema version {version}; this build knows up to {SCHEMA_VERSION}: use a newer tollgate"
             )));
+        }
+        if version == 1 {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process may have migrated it meanwhile.
+            let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now == 1 {
+                tx.execute_batch(MIGRATE_1_TO_2)?;
+                let charges = {
+                    let mut st =
+                        tx.prepare("SELECT org, at, amount FROM entries WHERE kind = 'charge' ORDER BY org")?;
+                    let rows = st
+                        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()?
+                };
+                for (org, month, charged) in month_totals(charges)? {
+                    tx.execute(
+                        "UPDATE orgs SET charged_month = ?2, charged_in_month = ?3 WHERE slug = ?1",
+                        params![org, month.0, text(charged)],
+                    )?;
+                }
+                tx.execute_batch("PRAGMA user_version = 2;")?;
+            }
+            tx.commit()?;
+            return Ok(());
         }
         if version < SCHEMA_VERSION {
             return Err(LedgerError::Schema(format!("this ledger has schema version {version}, which no build wrote")));
@@ -241,21 +274,18 @@ impl Tx for SqliteTx<'_> {
     fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
         let row = row(
             &self.tx,
-            "SELECT slug, plan, status, balance, usage, spend_cap FROM orgs WHERE slug = ?1",
+            "SELECT slug, plan, status, balance, usage, spend_cap, charged_month, charged_in_month FROM orgs WHERE slug = ?1",
             [slug],
             |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, Option<String>>(5)?,
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?),
+                    (r.get::<_, i64>(6)?, r.get::<_, String>(7)?),
                 ))
             },
         )
         .optional()?;
-        row.map(|(slug, plan, status, balance, usage, cap)| {
+        row.map(|((slug, plan, status), (balance, usage, cap), (month, charged))| {
             Ok(OrgRow {
                 slug,
                 plan,
@@ -263,14 +293,16 @@ impl Tx for SqliteTx<'_> {
                 balance: dec(&balance)?,
                 usage,
                 spend_cap: cap.as_deref().map(dec).transpose()?,
+                charged_month: At(month),
+                charged_in_month: dec(&charged)?,
             })
         })
         .transpose()
     }
 
     fn insert_org(&mut self, org: &OrgRow, at: At) -> Result<(), LedgerError> {
-        self.tx.prepare_cached("INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
-            params![org.slug, org.plan, org.status, text(org.balance), org.usage, org.spend_cap.map(text), at.0],
+        self.tx.prepare_cached("INSERT INTO orgs (slug, plan, status, balance, usage, spend_cap, created_at, charged_month, charged_in_month) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(
+            params![org.slug, org.plan, org.status, text(org.balance), org.usage, org.spend_cap.map(text), at.0, org.charged_month.0, text(org.charged_in_month)],
         )?;
         Ok(())
     }
@@ -278,9 +310,18 @@ impl Tx for SqliteTx<'_> {
     fn update_org(&mut self, org: &OrgRow) -> Result<(), LedgerError> {
         self.tx
             .prepare_cached(
-                "UPDATE orgs SET plan = ?2, status = ?3, balance = ?4, usage = ?5, spend_cap = ?6 WHERE slug = ?1",
+                "UPDATE orgs SET plan = ?2, status = ?3, balance = ?4, usage = ?5, spend_cap = ?6, charged_month = ?7, charged_in_month = ?8 WHERE slug = ?1",
             )?
-            .execute(params![org.slug, org.plan, org.status, text(org.balance), org.usage, org.spend_cap.map(text)])?;
+            .execute(params![
+                org.slug,
+                org.plan,
+                org.status,
+                text(org.balance),
+                org.usage,
+                org.spend_cap.map(text),
+                org.charged_month.0,
+                text(org.charged_in_month)
+            ])?;
         Ok(())
     }
 

@@ -37,6 +37,13 @@ pub struct OrgRow {
     pub usage: String,
     /// The monthly spend cap, if set.
     pub spend_cap: Option<Decimal>,
+    /// The start of the UTC month of the latest charge (the epoch before
+    /// any).
+    pub charged_month: At,
+    /// Credits charged from `charged_month` on: what a spend cap compares
+    /// with, kept on the row so that a reserve reads one row, not the
+    /// month's charges.
+    pub charged_in_month: Decimal,
 }
 
 /// A hold's row.
@@ -183,6 +190,44 @@ pub trait Tx {
 /// A stored amount: the exact text written, read back exactly.
 pub(crate) fn dec(text: &str) -> Result<Decimal, LedgerError> {
     Decimal::from_str_exact(text).map_err(|e| LedgerError::Database(format!("stored amount `{text}`: {e}")))
+}
+
+/// What an organization's row keeps of its `charges` (each a time and the
+/// credits charged, in any order): the UTC month of the latest, and the
+/// credits charged from that month's start on. Schema migrations and
+/// `audit` derive it from the journal.
+pub(crate) fn month_charged(charges: &[(At, Decimal)]) -> Result<(At, Decimal), LedgerError> {
+    let Some(last) = charges.iter().map(|(at, _)| *at).max() else {
+        return Ok((At(0), Decimal::ZERO));
+    };
+    let [_, _, month] = last.window_starts()?;
+    let mut sum = Decimal::ZERO;
+    for (at, credits) in charges {
+        if *at >= month {
+            sum = sum.checked_add(*credits).ok_or_else(|| LedgerError::Database("charges overflow".into()))?;
+        }
+    }
+    Ok((month, sum))
+}
+
+/// [`month_charged`] of each organization, from charge entries as stored
+/// (organization, time, amount: a charge's amount is negative), grouped by
+/// organization.
+pub(crate) fn month_totals(rows: Vec<(String, i64, String)>) -> Result<Vec<(String, At, Decimal)>, LedgerError> {
+    let mut out = Vec::new();
+    let mut charges = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while let Some((org, at, amount)) = rows.next() {
+        let charged =
+            Decimal::ZERO.checked_sub(dec(&amount)?).ok_or_else(|| LedgerError::Database("charges overflow".into()))?;
+        charges.push((At(at), charged));
+        if rows.peek().is_none_or(|(next, _, _)| *next != org) {
+            let (month, sum) = month_charged(&charges)?;
+            out.push((org, month, sum));
+            charges.clear();
+        }
+    }
+    Ok(out)
 }
 
 /// An amount as stored: its normalized text.

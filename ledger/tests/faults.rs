@@ -651,6 +651,9 @@ fn set_up(url: &str, orgs: &[&str], hot: bool) {
     if !hot {
         let tools = vec!["video-gen".to_string(), "image-gen".to_string()];
         ledger.set_pool(at, "team", "media", Decimal::from(400), &tools).unwrap();
+        // A monthly spend cap: reserves read the month's charges the
+        // organization's row keeps (and `audit` checks them on the journal).
+        ledger.set_spend_cap(at, "enterprise", Some(Decimal::from(2000))).unwrap();
     }
 }
 

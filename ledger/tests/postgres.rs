@@ -97,7 +97,7 @@ fn foreign_and_newer_databases_are_refused(cluster: &Cluster) {
     let mut client = postgres::Client::connect(&newer, postgres::NoTls).unwrap();
     client.batch_execute("UPDATE tollgate_ledger SET value = '99' WHERE key = 'schema'").unwrap();
     let e = PostgresStore::open(&newer).err().expect("refused");
-    assert_eq!(e.to_string(), "this ledger has schema version 99; this build knows up to 1: use a newer tollgate");
+    assert_eq!(e.to_string(), "this ledger has schema version 99; this build knows up to 2: use a newer tollgate");
 }
 
 /// One `Ledger` shared by many threads: each transaction takes a connection

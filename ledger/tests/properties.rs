@@ -99,6 +99,8 @@ fn keep_every_invariant<S: Store + 'static>(ledger: &Ledger<S>, ops: &[Op]) -> R
     for org in ORGS {
         ledger.open_org(at, org, "pro").unwrap();
     }
+    // A monthly spend cap on one of them (the runs cross into December).
+    ledger.set_spend_cap(at, "beta", Some(Decimal::from(300))).unwrap();
     let mut writes: Vec<(Write<S>, Result<String, String>)> = Vec::new();
     let mut holds: Vec<i64> = Vec::new();
     for (n, op) in ops.iter().enumerate() {

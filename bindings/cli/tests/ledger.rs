@@ -171,7 +171,7 @@ fn retries_with_one_key_make_one_hold() {
 fn the_races_on_postgres() {
     let cluster = cluster::Cluster::start();
     let place = Place::on(Some(cluster.database("race")), "pro");
-    assert_eq!(place.ok(&["migrate"]), serde_json::json!({ "schema": 1 }));
+    assert_eq!(place.ok(&["migrate"]), serde_json::json!({ "schema": 2 }));
     win_exactly_what_the_balance_holds(&place);
     one_key_makes_one_hold(&Place::on(Some(cluster.database("retries")), "pro"));
 }
@@ -269,7 +269,7 @@ fn foreign_and_newer_databases_are_refused_untouched() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "error[SCHEMA]: this ledger has schema version 99; this build knows up to 1: use a newer tollgate\n"
+        "error[SCHEMA]: this ledger has schema version 99; this build knows up to 2: use a newer tollgate\n"
     );
 
     let text_file = dir.path().join("notes.txt");
@@ -284,7 +284,7 @@ fn foreign_and_newer_databases_are_refused_untouched() {
 #[test]
 fn the_readme_walkthrough_runs() {
     let place = Place::new("pro");
-    assert_eq!(place.ok(&["migrate"]), serde_json::json!({ "schema": 1 }));
+    assert_eq!(place.ok(&["migrate"]), serde_json::json!({ "schema": 2 }));
     let done = place.ok(&[
         "top-up",
         "--org",
