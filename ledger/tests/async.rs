@@ -21,14 +21,7 @@ async fn tasks_reserving_at_once_win_exactly_what_fits() {
 /// the tasks, each transaction on its own connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_on_postgres_win_exactly_what_fits() {
-    // Starting the cluster blocks: not on a worker of the runtime.
-    let (cluster, url) = tokio::task::spawn_blocking(|| {
-        let cluster = common::Cluster::start();
-        let url = cluster.database("tasks");
-        (cluster, url)
-    })
-    .await
-    .unwrap();
+    let (cluster, url) = cluster("tasks").await;
     // Opened on the blocking pool (PostgreSQL's blocking client cannot
     // connect on a worker); dropped at the end of this function, on one.
     let ledger = AsyncLedger::open(move || PostgresStore::open(&url), Engine::embedded().unwrap()).await.unwrap();
@@ -43,13 +36,7 @@ async fn tasks_on_postgres_win_exactly_what_fits() {
 /// goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_store_dropped_on_a_worker_closes_its_connections() {
-    let (cluster, url) = tokio::task::spawn_blocking(|| {
-        let cluster = common::Cluster::start();
-        let url = cluster.database("dropped");
-        (cluster, url)
-    })
-    .await
-    .unwrap();
+    let (cluster, url) = cluster("dropped").await;
     let opened = url.clone();
     let ledger = tokio::task::spawn_blocking(move || {
         let ledger = Ledger::new(PostgresStore::open(&opened).unwrap(), Engine::embedded().unwrap());
@@ -88,6 +75,18 @@ async fn a_postgres_store_dropped_on_a_worker_closes_its_connections() {
     .await
     .unwrap();
     assert_eq!(left, 0, "the dropped store's connections are closed");
+}
+
+/// A throwaway cluster and a database on it, started on the blocking pool
+/// (starting it blocks: not on a worker of the runtime).
+async fn cluster(database: &'static str) -> (common::Cluster, String) {
+    tokio::task::spawn_blocking(move || {
+        let cluster = common::Cluster::start();
+        let url = cluster.database(database);
+        (cluster, url)
+    })
+    .await
+    .unwrap()
 }
 
 async fn win_exactly_what_fits<S: Store + 'static>(ledger: AsyncLedger<S>) {
