@@ -91,6 +91,9 @@ pub struct Ledger<S: Store> {
     /// Engines of earlier rates, by fingerprint, for settling holds made
     /// under them.
     earlier: Mutex<HashMap<String, Engine>>,
+    /// The plan each organization was last seen on (at most
+    /// [`PLANS_KEPT`]), to name ahead the run windows a reserve counts.
+    plans: Mutex<HashMap<String, String>>,
 }
 
 fn bad(message: impl Into<String>) -> LedgerError {
@@ -202,10 +205,19 @@ fn first_answer<T: DeserializeOwned>(
     }
 }
 
+/// Organizations whose plan a ledger remembers ([`Ledger::windows_seen`]).
+const PLANS_KEPT: usize = 100_000;
+
 impl<S: Store> Ledger<S> {
     /// A ledger over `store`, pricing and authorizing with `engine`.
     pub fn new(store: S, engine: Engine) -> Self {
-        Ledger { store, engine, bundle: OnceLock::new(), earlier: Mutex::new(HashMap::new()) }
+        Ledger {
+            store,
+            engine,
+            bundle: OnceLock::new(),
+            earlier: Mutex::new(HashMap::new()),
+            plans: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The engine new holds are priced with.
@@ -462,11 +474,18 @@ impl<S: Store> Ledger<S> {
         let request = request_id("reserve", &json(&serde_json::json!({ "request": req }))?);
         let fingerprint = self.engine.fingerprint();
         self.store.write(&mut |tx| {
+            if let Some(tool) = req.run.tool.as_deref() {
+                let since = self.windows_seen(&req.org, tool, at);
+                if !since.is_empty() {
+                    tx.will_count_runs(&req.org, tool, &since);
+                }
+            }
             let (done, row) = replay_on(tx, &req.key, &request, &req.org)?;
             if let Some(done) = done {
                 return Ok(done);
             }
             let row = row.ok_or_else(|| LedgerError::OrgNotFound { slug: req.org.clone() })?;
+            self.seen(&row);
             let (mut org, held) = self.org_counting(tx, &row, at, Some(req.run.tool.as_deref()))?;
             // The quote sees what open holds leave of the balance.
             org.balance = sub(row.balance, held)?;
@@ -844,6 +863,39 @@ impl<S: Store> Ledger<S> {
         self.org_counting(tx, row, at, None)
     }
 
+    /// The starts of the run windows of `tool` that the organization's
+    /// plan counts at `at`, if this ledger has seen its plan: a store may
+    /// count them as it reads the organization. Only a hint: a plan changed
+    /// meanwhile costs a count too many or a round trip more, never a
+    /// different answer.
+    fn windows_seen(&self, slug: &str, tool: &str, at: At) -> Vec<At> {
+        let plan = match self.plans.lock() {
+            Ok(plans) => plans.get(slug).cloned(),
+            Err(_) => None,
+        };
+        let (Some(plan), Ok(starts)) = (plan, at.window_starts()) else { return Vec::new() };
+        let Ok(counters) = self.engine.counters(&plan) else { return Vec::new() };
+        counters
+            .iter()
+            .filter_map(|c| c.strip_prefix("tools.").and_then(|c| c.rsplit_once('.')))
+            .filter(|(t, _)| *t == tool)
+            .map(|(_, window)| window_start(window, starts))
+            .collect()
+    }
+
+    /// Remembers the organization's plan, for [`Ledger::windows_seen`].
+    fn seen(&self, row: &OrgRow) {
+        if let Ok(mut plans) = self.plans.lock() {
+            if plans.get(&row.slug) != Some(&row.plan) {
+                // Bounded: past this many organizations it starts again.
+                if plans.len() >= PLANS_KEPT {
+                    plans.clear();
+                }
+                plans.insert(row.slug.clone(), row.plan.clone());
+            }
+        }
+    }
+
     /// The same, counting the run windows of one tool only (`Some(None)`:
     /// of none) — all a quote of a run of that tool reads.
     fn org_counting(
@@ -865,11 +917,7 @@ impl<S: Store> Ledger<S> {
             if only.is_some_and(|t| t != Some(tool)) {
                 continue;
             }
-            let since = match window {
-                "runs_this_hour" => hour,
-                "runs_today" => day,
-                _ => month,
-            };
+            let since = window_start(window, [hour, day, month]);
             usage.insert(&counter, Decimal::from(tx.runs_since(&row.slug, tool, since)?));
         }
         let spend_controls = match row.spend_cap {
@@ -950,6 +998,16 @@ fn charged_since_month(tx: &mut dyn Tx, row: &OrgRow, month: At) -> Result<Decim
         Ordering::Equal => Ok(row.charged_in_month),
         Ordering::Greater => Ok(Decimal::ZERO),
         Ordering::Less => tx.charged_since(&row.slug, month),
+    }
+}
+
+/// When a run window (`runs_this_hour`, `runs_today`, `runs_this_month`)
+/// began, of the hour, day and month starts.
+fn window_start(window: &str, [hour, day, month]: [At; 3]) -> At {
+    match window {
+        "runs_this_hour" => hour,
+        "runs_today" => day,
+        _ => month,
     }
 }
 

@@ -194,6 +194,8 @@ PREPARE tg_lots_by_hold(bigint) AS SELECT id, org, entry, remaining, expires_at 
   WHERE org = (SELECT org FROM holds WHERE id = $1) AND remaining != '0' ORDER BY expires_at, id;
 PREPARE tg_last_at_by_hold(bigint) AS SELECT max(at) FROM entries WHERE org = (SELECT org FROM holds WHERE id = $1);
 PREPARE tg_hold(bigint) AS SELECT {HOLD} FROM holds WHERE id = $1;
+PREPARE tg_runs(text, text, bigint) AS SELECT count(*) FROM holds
+  WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled');
 PREPARE tg_holds_due(bigint) AS SELECT {HOLD} FROM holds WHERE state = 'open' AND expires_at <= $1 ORDER BY id;
 PREPARE tg_insert_hold(text, text, text, bigint, bigint, text, text, text, text) AS
   INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version)
@@ -427,6 +429,9 @@ struct PgTx<'c> {
     pending: Vec<String>,
     /// Organizations read, with what was read of them since.
     orgs: HashMap<String, Loaded>,
+    /// Runs the operation said it will count once it reads an
+    /// organization (`Tx::will_count_runs`): organization, tool, times.
+    runs_hint: Option<(String, String, Vec<At>)>,
 }
 
 /// What a transaction read of an organization, kept up to date with its
@@ -437,6 +442,9 @@ struct Loaded {
     pools: Option<Vec<PoolRow>>,
     lots: Option<Vec<LotRow>>,
     last_at: Option<Option<At>>,
+    /// Runs of a tool since a time, counted with the organization's lock
+    /// held; forgotten when a hold of the organization is written.
+    runs: HashMap<(String, i64), i64>,
 }
 
 /// Which organization to load: by slug, or a hold's.
@@ -531,6 +539,7 @@ impl<'c> PgTx<'c> {
             done: false,
             pending: Vec::new(),
             orgs: HashMap::new(),
+            runs_hint: None,
         }
     }
 
@@ -631,14 +640,33 @@ impl<'c> PgTx<'c> {
         for name in [lock, "tg_open_holds", "tg_pools", "tg_lots", "tg_last_at"] {
             statements.push(format!("EXECUTE {name}{by}({arg})"));
         }
+        // The runs the operation will count, when it said so for this
+        // organization: counted after the lock, like the rest.
+        let hinted = match (&which, self.runs_hint.take()) {
+            (Which::Slug(slug), Some((org, tool, since))) if org == *slug => {
+                for t in &since {
+                    statements.push(format!("EXECUTE tg_runs({}, {}, {})", lit(&org), lit(&tool), t.0));
+                }
+                Some((tool, since))
+            }
+            _ => None,
+        };
+        let counted = hinted.as_ref().map_or(0, |(_, since)| since.len());
         let mut sets = self.batch(&statements)?;
-        if sets.len() != led + 5 {
+        if sets.len() != led + 5 + counted {
             return Err(LedgerError::Database("the database answered too few results".into()));
         }
+        let counts = sets.split_off(led + 5);
         let rest = sets.split_off(led);
         let lead = sets;
         let [org, holds, pools, lots, last] =
             <[Set; 5]>::try_from(rest).map_err(|_| LedgerError::Database("too few results".into()))?;
+        let mut runs = HashMap::new();
+        if let Some((tool, since)) = hinted {
+            for (t, set) in since.iter().zip(&counts) {
+                runs.insert((tool.clone(), t.0), int(set.rows.first().and_then(|r| col(r, 0)))?);
+            }
+        }
         let Some(row) = org.rows.first().map(org_of).transpose()? else {
             return Ok((lead, None));
         };
@@ -648,6 +676,7 @@ impl<'c> PgTx<'c> {
             pools: Some(pools.rows.iter().map(|r| pool_of(&row.slug, r)).collect::<Result<_, _>>()?),
             lots: Some(lots.rows.iter().map(lot_of).collect::<Result<_, _>>()?),
             last_at: Some(last_at_of(&last)?),
+            runs,
         };
         self.orgs.insert(row.slug.clone(), loaded);
         Ok((lead, Some(row)))
@@ -808,8 +837,11 @@ impl Tx for PgTx<'_> {
             lit(&h.rates_version),
         ))?;
         let id = int(set.rows.first().and_then(|r| col(r, 0)))?;
-        if let Some(holds) = self.loaded(&h.org).and_then(|l| l.holds.as_mut()) {
-            holds.push(HoldRow { id, ..h.clone() });
+        if let Some(l) = self.loaded(&h.org) {
+            l.runs.clear();
+            if let Some(holds) = l.holds.as_mut() {
+                holds.push(HoldRow { id, ..h.clone() });
+            }
         }
         Ok(id)
     }
@@ -835,8 +867,13 @@ impl Tx for PgTx<'_> {
         let known = self.orgs.values_mut().find_map(|l| {
             let holds = l.holds.as_mut()?;
             let at = holds.iter().position(|h| h.id == id)?;
+            l.runs.clear();
             Some(holds.remove(at))
         });
+        if known.is_none() {
+            // Its organization is not known: no count is trusted.
+            self.orgs.values_mut().for_each(|l| l.runs.clear());
+        }
         // A hold read open with its organization locked is open: the
         // update can wait for the commit. Any other is checked now.
         if known.is_some() && self.write {
@@ -857,6 +894,9 @@ impl Tx for PgTx<'_> {
     }
 
     fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError> {
+        if let Some(n) = self.orgs.get(org).and_then(|l| l.runs.get(&(tool.to_string(), since.0))) {
+            return Ok(*n);
+        }
         Ok(self
             .query(
                 "SELECT count(*) FROM holds WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled')",
@@ -966,6 +1006,12 @@ impl Tx for PgTx<'_> {
             None => None,
         };
         Ok((found, row))
+    }
+
+    fn will_count_runs(&mut self, org: &str, tool: &str, since: &[At]) {
+        if self.write && !self.orgs.contains_key(org) {
+            self.runs_hint = Some((org.to_string(), tool.to_string(), since.to_vec()));
+        }
     }
 
     fn key_and_hold(&mut self, key: &str, id: i64) -> Result<(Option<KeyRecord>, Option<HoldRow>), LedgerError> {

@@ -147,6 +147,12 @@ pub trait Tx {
     /// Holds of a tool made at or after `since` that are open or settled
     /// (a run in flight or done; a released one never ran).
     fn runs_since(&mut self, org: &str, tool: &str, since: At) -> Result<i64, LedgerError>;
+    /// A hint, given before the organization is read: once it is, the
+    /// operation will count the runs of `tool` since each of `since`
+    /// ([`Tx::runs_since`]). A store may count them when it reads the
+    /// organization, in the same round trip, and must then answer
+    /// `runs_since` as it would have; by default the hint is ignored.
+    fn will_count_runs(&mut self, _org: &str, _tool: &str, _since: &[At]) {}
     /// Open holds whose time ran out at `at`.
     fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError>;
 

@@ -11,7 +11,7 @@ mod common;
 use common::scenario::{play, scenarios};
 use common::Cluster;
 use tollgate::{Decimal, Engine, Run, Verdict};
-use tollgate_ledger::{At, Grant, Ledger, LedgerError, PostgresStore, Reserve};
+use tollgate_ledger::{At, Grant, HoldRow, Ledger, LedgerError, PostgresStore, Reserve, Settle, Store};
 
 /// One throwaway cluster for all the checks, stopped when this test ends,
 /// whether they pass or fail (`Drop` runs while a failure unwinds).
@@ -22,6 +22,7 @@ fn the_ledger_on_postgres() {
     connections_racing_on_one_organization_win_exactly_what_fits(&cluster);
     one_store_shared_by_threads_uses_its_pool(&cluster);
     foreign_and_newer_databases_are_refused(&cluster);
+    run_counts_told_ahead_answer_as_counted(&cluster);
 }
 
 fn the_scenario_corpus_gives_the_same_transcripts_on_postgres(cluster: &Cluster) {
@@ -139,4 +140,86 @@ fn one_store_shared_by_threads_uses_its_pool(cluster: &Cluster) {
     let won = handles.into_iter().map(|h| h.join().unwrap()).filter(|w| *w).count();
     assert_eq!(won, 20, "25 credits hold five runs of 5 in each of four organizations");
     assert!(ledger.audit().unwrap().is_empty());
+}
+
+/// A write may say ahead which runs it will count (`Tx::will_count_runs`),
+/// and the store counts them as it reads the organization: `runs_since`
+/// answers as it would have, for a time it was told and for one it was not,
+/// and counts the transaction's own new hold.
+fn run_counts_told_ahead_answer_as_counted(cluster: &Cluster) {
+    let url = cluster.database("counts");
+    let ledger = Ledger::new(PostgresStore::open(&url).unwrap(), Engine::embedded().unwrap());
+    let t = |s: &str| At::parse(&format!("2026-11-30T{s}:00Z")).unwrap();
+    ledger.open_org(t("12:00"), "acme", "pro").unwrap();
+    let grant = Grant {
+        org: "acme".into(),
+        role: "support".into(),
+        credits: Decimal::from(100),
+        reason: "test".into(),
+        expires_at: None,
+        key: "g".into(),
+    };
+    ledger.grant(t("12:00"), &grant).unwrap();
+    let summarize: Run = tollgate::parse_request(r#"{"tool":"summarize"}"#).unwrap();
+    let mut holds = Vec::new();
+    for (n, at) in ["12:10", "13:05", "13:10", "13:15"].into_iter().enumerate() {
+        let req = Reserve {
+            org: "acme".into(),
+            role: "editor".into(),
+            run: summarize.clone(),
+            context: None,
+            ttl_ms: 3_600_000,
+            fingerprint: None,
+            key: format!("r{n}"),
+        };
+        holds.push(ledger.reserve(t(at), &req).unwrap().hold.expect("allowed").id);
+    }
+    // Settled runs count, a released one does not: 12:10, 13:05 (settled)
+    // and 13:10 today; the two last since 13:00.
+    ledger.settle(t("13:20"), &Settle { hold: holds[1], run: summarize.clone(), key: "s".into() }).unwrap();
+    ledger.release(t("13:20"), holds[3], "x").unwrap();
+    let (hour, day) = (t("13:00"), At::parse("2026-11-30T00:00:00Z").unwrap());
+
+    let store = PostgresStore::open(&url).unwrap();
+    let counted = |told: &[At]| {
+        store
+            .write(&mut |tx| {
+                if !told.is_empty() {
+                    tx.will_count_runs("acme", "summarize", told);
+                }
+                tx.org("acme")?.expect("acme");
+                Ok((tx.runs_since("acme", "summarize", hour)?, tx.runs_since("acme", "summarize", day)?))
+            })
+            .unwrap()
+    };
+    assert_eq!(counted(&[]), (2, 3));
+    assert_eq!(counted(&[hour]), (2, 3), "told the hour only");
+    assert_eq!(counted(&[hour, day]), (2, 3), "told both");
+
+    // With a hold of its own, rolled back after.
+    let mut seen = None;
+    let e = store
+        .write(&mut |tx| {
+            tx.will_count_runs("acme", "summarize", &[hour]);
+            tx.org("acme")?.expect("acme");
+            let before = tx.runs_since("acme", "summarize", hour)?;
+            tx.insert_hold(&HoldRow {
+                id: 0,
+                org: "acme".into(),
+                tool: Some("summarize".into()),
+                amount: Decimal::ONE,
+                created_at: t("13:30"),
+                expires_at: t("14:30"),
+                state: "open".into(),
+                fingerprint: "f".into(),
+                rates_version: "v".into(),
+                receipt: None,
+            })?;
+            seen = Some((before, tx.runs_since("acme", "summarize", hour)?));
+            Err::<(), _>(LedgerError::BadInput("rolled back".into()))
+        })
+        .unwrap_err();
+    assert_eq!(e.to_string(), "rolled back");
+    assert_eq!(seen, Some((2, 3)));
+    assert_eq!(counted(&[hour]), (2, 3), "the hold was rolled back");
 }
