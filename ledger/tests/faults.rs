@@ -25,7 +25,9 @@
 //! acknowledged error nowhere), that no unacknowledged one was applied
 //! twice, that every hold has one charge if settled and none otherwise, and
 //! that every acknowledged operation sent again with its key answers the
-//! same, byte for byte, and writes nothing.
+//! same, byte for byte, and writes nothing; and that concurrent reserves
+//! never took a tool past its plan's runs in a window, nor a month past
+//! its spend cap.
 //!
 //! `cargo test -p tollgate-ledger --test faults` runs the short plan (SQLite
 //! and PostgreSQL with faults, then 32 clients on one organization for a
@@ -271,6 +273,10 @@ fn next_op(rng: &mut StdRng, orgs: &[String], holds: &[MyHold], hot: bool) -> Va
             let ttl = rng.random_range(2_000..10_000);
             let run = if org == "team" && rng.random_bool(0.5) {
                 json!({"tool": if rng.random_bool(0.5) { "video-gen" } else { "image-gen" }})
+            } else if org == "pro" && rng.random_bool(0.4) {
+                // Pro counts summarize runs by the hour (200): reserves
+                // race for the last runs of the hour.
+                json!({"tool": "summarize"})
             } else {
                 text_run(json!({"min": 0, "max": rng.random_range(1..=20_u64) * 1000}))
             };
@@ -390,6 +396,8 @@ struct Report {
     resent: (usize, usize),
     /// Spoilages the checker saw, of those made.
     sabotage: Option<(usize, usize)>,
+    /// How close each cap came: the most in one window, of the cap.
+    caps: Vec<String>,
 }
 
 impl std::fmt::Display for Report {
@@ -439,6 +447,9 @@ impl std::fmt::Display for Report {
             self.checks,
             self.violations.len()
         )?;
+        if !self.caps.is_empty() {
+            writeln!(f, "  caps, the most in one window: {}", self.caps.join("; "))?;
+        }
         if let Some((seen, made)) = self.sabotage {
             writeln!(f, "  spoiled copies of the database the checker caught: {seen} of {made}")?;
         }
@@ -608,6 +619,21 @@ fn sabotage(dir: &Path, logs: &[String], plan: &Plan) -> (usize, Vec<String>) {
         ("a charge entry lost", "DELETE FROM entries WHERE id = (SELECT max(id) FROM entries WHERE kind = 'charge')", "charge entries"),
         ("a hold made twice", "INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, rates_version) \
              SELECT org, tool, amount, created_at, expires_at, 'released', fingerprint, rates_version FROM holds ORDER BY id LIMIT 1", "no reserve key made"),
+        (
+            "runs past the plan's cap in an hour",
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) \
+             INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, rates_version) \
+             SELECT h.org, h.tool, h.amount, h.created_at, h.expires_at, 'open', h.fingerprint, h.rates_version \
+             FROM n, (SELECT * FROM holds WHERE tool = 'summarize' ORDER BY id LIMIT 1) AS h",
+            "summarize runs counting in one window",
+        ),
+        (
+            "a hold past the spend cap",
+            "INSERT INTO holds (org, tool, amount, created_at, expires_at, state, fingerprint, rates_version) \
+             SELECT org, tool, '5000', created_at, expires_at, 'open', fingerprint, rates_version \
+             FROM holds WHERE org = 'enterprise' ORDER BY id DESC LIMIT 1",
+            "past the spend cap",
+        ),
     ];
     let source = dir.join("ledger.db");
     {
@@ -713,6 +739,110 @@ impl Checks {
     }
 }
 
+/// Frequency caps and spend caps, never exceeded by concurrent reserves.
+///
+/// Runs: a hold counts while open or settled, and a hold only ever leaves
+/// those states. So the holds counting at the end of a window's reserves
+/// all counted when the last of them was allowed, which needed fewer than
+/// the cap before it: in every window a plan counts (each UTC hour, day or
+/// month), at most the cap's runs of the tool are open or settled.
+///
+/// Spend: the last reserve allowed in a month saw, under the organization's
+/// lock, the month's charges and every open hold, plus its own amount, at
+/// most the cap. Each hold made that month counted there at least as
+/// `amount` if open, `min(charged, amount)` if settled (settled before, it
+/// was charged; open then, it was held), and 0 if released or expired. So
+/// that sum is at most the cap (a settle may charge past its hold: the
+/// cap bounds reserves, not what ran).
+fn caps_held(
+    url: &str,
+    charges: &HashMap<i64, Vec<usize>>,
+    entries: &[Vec<Option<String>>],
+    c: &mut Checks,
+) -> Vec<String> {
+    let policies: toml::Table = toml::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/plans.toml")).unwrap(),
+    )
+    .unwrap();
+    let orgs: HashMap<String, (String, Option<Decimal>)> = rows(url, "SELECT slug, plan, spend_cap FROM orgs")
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].clone().unwrap(),
+                (r[1].clone().unwrap(), r[2].as_deref().map(|t| Decimal::from_str_exact(t).unwrap())),
+            )
+        })
+        .collect();
+    let holds = rows(url, "SELECT CAST(id AS TEXT), org, tool, CAST(created_at AS TEXT), state, amount FROM holds");
+    let month_of = |ms: i64| {
+        let date = jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::from_millisecond(ms).unwrap()).date();
+        i64::from(date.year()) * 12 + i64::from(date.month())
+    };
+    // (org, tool, window, bucket) → runs counting; (org, month) → spend.
+    let mut runs: BTreeMap<(String, String, &str, i64), u64> = BTreeMap::new();
+    let mut spend: BTreeMap<(String, i64), Decimal> = BTreeMap::new();
+    for h in &holds {
+        let (id, org, state): (i64, String, &str) =
+            (h[0].as_deref().unwrap().parse().unwrap(), h[1].clone().unwrap(), h[4].as_deref().unwrap());
+        let created: i64 = h[3].as_deref().unwrap().parse().unwrap();
+        let amount = dec(&h[5]);
+        if let Some(tool) = &h[2] {
+            if state == "open" || state == "settled" {
+                for (window, bucket) in [
+                    ("runs_per_hour", created / 3_600_000),
+                    ("runs_per_day", created / 86_400_000),
+                    ("runs_per_month", month_of(created)),
+                ] {
+                    *runs.entry((org.clone(), tool.clone(), window, bucket)).or_insert(0) += 1;
+                }
+            }
+        }
+        let counted = match state {
+            "open" => amount,
+            "settled" => {
+                let charge = charges.get(&id).and_then(|v| v.first()).map(|n| &entries[*n]);
+                let charged = charge.map_or(Decimal::ZERO, |e| Decimal::ZERO.checked_sub(dec(&e[3])).unwrap());
+                charged.min(amount)
+            }
+            _ => Decimal::ZERO,
+        };
+        let sum = spend.entry((org, month_of(created))).or_insert(Decimal::ZERO);
+        *sum = sum.checked_add(counted).unwrap();
+    }
+    // How close each cap came: the most in one window, of the cap.
+    let mut closest = Vec::new();
+    let mut most_runs: BTreeMap<(&str, &str, &str), (u64, i64)> = BTreeMap::new();
+    for ((org, tool, window, bucket), n) in &runs {
+        let plan = &orgs[org].0;
+        let cap = policies["plans"][plan.as_str()]
+            .get("tools")
+            .and_then(|t| t.get(tool.as_str()))
+            .and_then(|t| t.get(*window));
+        if let Some(cap) = cap.and_then(toml::Value::as_integer) {
+            c.check(*n <= u64::try_from(cap).unwrap(), || {
+                format!("{org}: {n} {tool} runs counting in one window of {window} = {cap} (window {bucket})")
+            });
+            let most = most_runs.entry((org, tool, window)).or_insert((0, cap));
+            most.0 = most.0.max(*n);
+        }
+    }
+    for ((org, tool, window), (most, cap)) in most_runs {
+        closest.push(format!("{org} {tool} {window}: {most} of {cap}"));
+    }
+    let mut most_spend: BTreeMap<&str, (Decimal, Decimal)> = BTreeMap::new();
+    for ((org, month), sum) in &spend {
+        if let Some(cap) = orgs[org].1 {
+            c.check(*sum <= cap, || format!("{org}: reserves of month {month} hold {sum} past the spend cap {cap}"));
+            let most = most_spend.entry(org).or_insert((Decimal::ZERO, cap));
+            most.0 = most.0.max(*sum);
+        }
+    }
+    for (org, (most, cap)) in most_spend {
+        closest.push(format!("{org} spend in a month: {most} of {cap}"));
+    }
+    closest
+}
+
 fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
     let mut c = Checks { count: 0, violations: Vec::new() };
     let mut records: BTreeMap<String, Record> = BTreeMap::new();
@@ -802,6 +932,8 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
         let (allocated, spent) = (dec(&p[2]), dec(&p[3]));
         c.check(spent <= allocated, || format!("pool {:?}: spent {spent} of {allocated}", p[1]));
     }
+
+    let caps = caps_held(url, &charges, &entries, &mut c);
 
     let holds: HashMap<i64, (String, Decimal)> = rows(url, "SELECT CAST(id AS TEXT), state, amount FROM holds")
         .iter()
@@ -986,5 +1118,6 @@ fn check(url: &str, logs: &[String], plan: &Plan) -> Report {
         entries: entries.len(),
         resent: (resent, acknowledged),
         sabotage: None,
+        caps,
     }
 }
