@@ -877,7 +877,7 @@ impl<S: Store> Ledger<S> {
         let Ok(counters) = self.engine.counters(&plan) else { return Vec::new() };
         counters
             .iter()
-            .filter_map(|c| c.strip_prefix("tools.").and_then(|c| c.rsplit_once('.')))
+            .filter_map(|c| tool_window(c))
             .filter(|(t, _)| *t == tool)
             .map(|(_, window)| window_start(window, starts))
             .collect()
@@ -911,7 +911,7 @@ impl<S: Store> Ledger<S> {
         let [hour, day, month] = at.window_starts()?;
         let counters = self.engine.counters(&row.plan).map_err(|e| LedgerError::engine(e.code(), e))?;
         for counter in counters {
-            let Some((tool, window)) = counter.strip_prefix("tools.").and_then(|c| c.rsplit_once('.')) else {
+            let Some((tool, window)) = tool_window(&counter) else {
                 continue;
             };
             if only.is_some_and(|t| t != Some(tool)) {
@@ -999,6 +999,11 @@ fn charged_since_month(tx: &mut dyn Tx, row: &OrgRow, month: At) -> Result<Decim
         Ordering::Greater => Ok(Decimal::ZERO),
         Ordering::Less => tx.charged_since(&row.slug, month),
     }
+}
+
+/// The tool and window of a run counter (`tools.summarize.runs_today`).
+fn tool_window(counter: &str) -> Option<(&str, &str)> {
+    counter.strip_prefix("tools.").and_then(|c| c.rsplit_once('.'))
 }
 
 /// When a run window (`runs_this_hour`, `runs_today`, `runs_this_month`)
