@@ -22,7 +22,7 @@
 //! a settle four, a release three.
 
 use crate::answer::Entry;
-use crate::store::{dec, month_totals, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
+use crate::store::{dec, month_totals, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD, ORG};
 use crate::time::At;
 use crate::LedgerError;
 use postgres::error::SqlState;
@@ -175,7 +175,6 @@ impl r2d2::ManageConnection for Manager {
 /// of several statements: a batch is one round trip. Their arguments are
 /// literals escaped by the driver's own `escape_literal`.
 fn prepared() -> String {
-    const ORG: &str = "slug, plan, status, balance, usage, spend_cap, charged_month, charged_in_month";
     format!(
         "PREPARE tg_key(text) AS SELECT request, answer FROM idempotency WHERE key = $1;
 PREPARE tg_org(text) AS SELECT {ORG} FROM orgs WHERE slug = $1;
@@ -524,6 +523,11 @@ fn key_of(set: &Set) -> Result<Option<KeyRecord>, LedgerError> {
     set.rows.first().map(|r| Ok((need(r, 0)?, need(r, 1)?))).transpose()
 }
 
+/// A `count(*)`.
+fn count_of(set: &Set) -> Result<i64, LedgerError> {
+    int(set.rows.first().and_then(|r| col(r, 0)))
+}
+
 fn last_at_of(set: &Set) -> Result<Option<At>, LedgerError> {
     set.rows.first().and_then(|r| col(r, 0)).map(|v| int(Some(v)).map(At)).transpose()
 }
@@ -664,7 +668,7 @@ impl<'c> PgTx<'c> {
         let mut runs = HashMap::new();
         if let Some((tool, since)) = hinted {
             for (t, set) in since.iter().zip(&counts) {
-                runs.insert((tool.clone(), t.0), int(set.rows.first().and_then(|r| col(r, 0)))?);
+                runs.insert((tool.clone(), t.0), count_of(set)?);
             }
         }
         let Some(row) = org.rows.first().map(org_of).transpose()? else {
@@ -897,13 +901,7 @@ impl Tx for PgTx<'_> {
         if let Some(n) = self.orgs.get(org).and_then(|l| l.runs.get(&(tool.to_string(), since.0))) {
             return Ok(*n);
         }
-        Ok(self
-            .query(
-                "SELECT count(*) FROM holds WHERE org = $1 AND tool = $2 AND created_at >= $3 AND state IN ('open', 'settled')",
-                &[&org, &tool, &since.0],
-            )?
-            .first()
-            .map_or(0, |r| r.get(0)))
+        count_of(&self.one(format!("EXECUTE tg_runs({}, {}, {})", lit(org), lit(tool), since.0))?)
     }
 
     fn holds_due(&mut self, at: At) -> Result<Vec<HoldRow>, LedgerError> {

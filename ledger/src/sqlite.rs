@@ -4,7 +4,7 @@
 //! file queue on the lock instead of both reading the same balance.
 
 use crate::answer::Entry;
-use crate::store::{dec, month_totals, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD};
+use crate::store::{dec, month_totals, text, HoldRow, KeyRecord, LotRow, OrgRow, PoolRow, Store, Tx, ENTRY, HOLD, ORG};
 use crate::time::At;
 use crate::LedgerError;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -272,18 +272,13 @@ fn finish_hold((mut h, amount): (HoldRow, String)) -> Result<HoldRow, LedgerErro
 
 impl Tx for SqliteTx<'_> {
     fn org(&mut self, slug: &str) -> Result<Option<OrgRow>, LedgerError> {
-        let row = row(
-            &self.tx,
-            "SELECT slug, plan, status, balance, usage, spend_cap, charged_month, charged_in_month FROM orgs WHERE slug = ?1",
-            [slug],
-            |r| {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?),
-                    (r.get::<_, i64>(6)?, r.get::<_, String>(7)?),
-                ))
-            },
-        )
+        let row = row(&self.tx, &format!("SELECT {ORG} FROM orgs WHERE slug = ?1"), [slug], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<String>>(5)?),
+                (r.get::<_, i64>(6)?, r.get::<_, String>(7)?),
+            ))
+        })
         .optional()?;
         row.map(|((slug, plan, status), (balance, usage, cap), (month, charged))| {
             Ok(OrgRow {

@@ -245,6 +245,9 @@ pub(crate) fn text(d: Decimal) -> String {
 pub(crate) const ENTRY: &str =
     "id, org, at, kind, amount, balance_after, hold_id, payment_ref, price_amount, price_currency, reason, expires_at";
 
+/// The columns of an organization, in the order the stores read them.
+pub(crate) const ORG: &str = "slug, plan, status, balance, usage, spend_cap, charged_month, charged_in_month";
+
 /// The columns of a hold, in the order the stores read them.
 pub(crate) const HOLD: &str =
     "id, org, tool, amount, created_at, expires_at, state, fingerprint, receipt, rates_version";
